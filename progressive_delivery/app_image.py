@@ -1,0 +1,55 @@
+"""The first echo-version image, built and pushed so the app runs after the first `pulumi up`.
+
+It runs the project's own `release` CLI with `--initial` (build and push the
+configured version unless the registry already has it), so the program and a
+person releasing by hand build images the same way. It runs again when the
+version or the application's source changes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional, Sequence
+
+import pulumi
+from pulumi_command import local
+
+from .config import PROJECT_ROOT, Settings
+from .publish import tree_digest
+from .shell import cli
+
+APP_SOURCE = PROJECT_ROOT / "applications" / "echo-version"
+PASSWORD_VARIABLE = "IMAGE_REGISTRY_PASSWORD"
+
+
+@dataclass
+class AppImageArgs:
+    """The stack whose registry receives the image, and what must exist first."""
+
+    settings: Settings
+    depends_on: Sequence[pulumi.Resource]
+    registry_password: Optional[pulumi.Input[str]] = None
+
+
+class AppImage(pulumi.ComponentResource):
+    """echo-version at the stack's `appVersion`, in the stack's registry."""
+
+    image: pulumi.Output[str]
+
+    def __init__(self, name: str, args: AppImageArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("progressive-delivery:image:AppImage", name, None, opts)
+        settings = args.settings
+        environment = {}
+        if args.registry_password is not None:
+            environment[PASSWORD_VARIABLE] = pulumi.Output.secret(args.registry_password)
+        self.command = local.Command(
+            name,
+            create=cli("release", "--stack", settings.stack, settings.app_version, "--initial"),
+            environment=environment,
+            triggers=[settings.app_version, tree_digest(APP_SOURCE)],
+            add_previous_output_in_env=False,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),
+        )
+        self.image = pulumi.Output.from_input(
+            f"{settings.registry.push_repository(settings.cluster.name)}:{settings.app_version}")
+        self.register_outputs({"image": self.image})

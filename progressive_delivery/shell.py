@@ -1,0 +1,47 @@
+"""Helpers for the command resources that run on the machine executing `pulumi up`.
+
+Scripts take every parameter through environment variables, never through
+string interpolation, so values cannot break the quoting; secrets go through
+environment variables marked secret, never on a command line.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+from pathlib import Path
+
+from .config import PROJECT_ROOT
+
+# `bash -c SCRIPT`: strict mode is set by the scripts themselves.
+BASH = ["/bin/bash", "-c"]
+STRICT = "set -euo pipefail\n"
+
+
+def project_python() -> str:
+    """The interpreter running the program, relative to the project when it lives there.
+
+    Pulumi runs the program from its `venv`, so this is `venv/bin/python` on
+    every machine and the command inputs carry no absolute path.
+    """
+    executable = Path(sys.executable)
+    try:
+        return executable.relative_to(PROJECT_ROOT).as_posix()
+    except ValueError:
+        return "python3"
+
+
+def cli(*args: str) -> str:
+    """Command line running this project's CLI with the program's interpreter."""
+    return shlex.join([project_python(), "-m", "progressive_delivery", *args])
+
+
+def script(body: str) -> str:
+    """A bash script in strict mode."""
+    return STRICT + body.strip() + "\n"
+
+
+def relative_to_project(path: Path) -> str:
+    """A project path as a relative POSIX path (command resources run in the project)."""
+    return Path(os.path.relpath(path, PROJECT_ROOT)).as_posix()

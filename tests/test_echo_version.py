@@ -1,0 +1,504 @@
+"""echo-version: every endpoint, the fault settings, settings validation and graceful shutdown,
+against the real service on a loopback port."""
+
+from __future__ import annotations
+
+import gzip
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+APP_DIR = Path(__file__).resolve().parent.parent / "applications" / "echo-version"
+if str(APP_DIR) not in sys.path:
+    sys.path.insert(0, str(APP_DIR))
+
+from echo_version.faults import FaultRequestError, parse_delay, parse_status_code  # noqa: E402
+from echo_version.negotiation import prefers_text  # noqa: E402
+from echo_version.settings import SettingsError, load_settings  # noqa: E402
+
+VERSION = "1.2.3-rc.1"
+START_TIMEOUT_SECONDS = 10.0
+
+
+# --- running the service ------------------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def app_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if k not in {"APP_VERSION", "APP_ENVIRONMENT", "FAULT_ERROR_RATE", "FAULT_DELAY_SECONDS",
+                        "FAULT_SEED", "SHUTDOWN_TIMEOUT_SECONDS", "POD_NAME"}}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(APP_DIR), os.environ.get("PYTHONPATH")]))
+    env.update(extra or {})
+    return env
+
+
+@dataclass
+class Server:
+    process: subprocess.Popen
+    port: int
+    log_path: Path
+
+    def connection(self, timeout: float = 5.0) -> http.client.HTTPConnection:
+        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+
+    def get(self, path: str, headers: Mapping[str, str] | None = None,
+            method: str = "GET") -> tuple[int, http.client.HTTPMessage, bytes]:
+        conn = self.connection()
+        try:
+            conn.request(method, path, headers=dict(headers or {}))
+            response = conn.getresponse()
+            return response.status, response.headers, response.read()
+        finally:
+            conn.close()
+
+    def log_events(self) -> list[dict]:
+        return [json.loads(line) for line in self.log_path.read_text().splitlines() if line.strip()]
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 10.0) -> int:
+        if self.process.poll() is None:
+            os.kill(self.process.pid, sig)
+        try:
+            return self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.kill(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=5)
+            raise
+
+
+def start_server(tmp_path: Path, *args: str, env: Mapping[str, str] | None = None) -> Server:
+    """Start `python -m echo_version` on a free loopback port and wait until /healthz answers."""
+    port = free_port()
+    log_path = tmp_path / f"server-{port}.log"
+    with log_path.open("wb") as log, open(os.devnull, "rb") as devnull:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "echo_version", "--host", "127.0.0.1", "--port", str(port), *args],
+            env=app_env({"APP_VERSION": VERSION, "APP_ENVIRONMENT": "staging", **(env or {})}),
+            stdin=devnull, stdout=log, stderr=subprocess.STDOUT)
+    server = Server(process, port, log_path)
+    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"server exited with {process.returncode}: {log_path.read_text()}")
+        try:
+            if server.get("/healthz")[0] == 200:
+                return server
+        except OSError:
+            time.sleep(0.05)
+    server.stop(signal.SIGKILL)
+    raise AssertionError(f"server did not answer within {START_TIMEOUT_SECONDS}s: {log_path.read_text()}")
+
+
+@pytest.fixture
+def make_server(tmp_path: Path) -> Iterator:
+    servers: list[Server] = []
+
+    def make(*args: str, env: Mapping[str, str] | None = None) -> Server:
+        servers.append(start_server(tmp_path, *args, env=env))
+        return servers[-1]
+
+    yield make
+    for server in servers:
+        if server.process.poll() is None:
+            server.stop(signal.SIGKILL)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    running = start_server(tmp_path_factory.mktemp("echo"), env={"POD_NAME": "echo-version-abc12"})
+    yield running
+    assert running.stop() == 0
+
+
+def metric_value(text: str, name: str, labels: Mapping[str, str] | None = None) -> float:
+    """The value of one sample in the Prometheus text format, 0 when absent."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in (labels or {}).items()):
+                return sample.value
+    return 0.0
+
+
+# --- /version --------------------------------------------------------------------------------
+
+def test_version_is_json_by_default(server):
+    status, headers, body = server.get("/version", {"User-Agent": "python-test"})
+    assert status == 200
+    assert headers["Content-Type"] == "application/json"
+    assert headers["X-App-Version"] == VERSION
+    assert json.loads(body) == {"version": VERSION, "environment": "staging", "hostname": "echo-version-abc12"}
+
+
+@pytest.mark.parametrize("headers", [
+    {"Accept": "text/plain"},
+    {"Accept": "application/json;q=0.5, text/plain"},
+    {"Accept": "text/*, application/json;q=0.9"},
+    {"User-Agent": "curl/8.5.0", "Accept": "*/*"},
+    {"User-Agent": "curl/8.5.0"},
+])
+def test_version_is_plain_text_for_text_clients_and_curl(server, headers):
+    status, response_headers, body = server.get("/version", headers)
+    assert status == 200
+    assert response_headers["Content-Type"].startswith("text/plain")
+    assert body == f"{VERSION}\n".encode()
+
+
+@pytest.mark.parametrize("headers", [
+    {"Accept": "application/json"},
+    {"Accept": "text/plain;q=0.2, application/json"},
+    {"User-Agent": "curl/8.5.0", "Accept": "application/json"},
+    {"User-Agent": "Mozilla/5.0", "Accept": "*/*"},
+])
+def test_version_is_json_when_json_is_preferred(server, headers):
+    status, _, body = server.get("/version", headers)
+    assert status == 200
+    assert json.loads(body)["version"] == VERSION
+
+
+def test_head_answers_headers_without_body(server):
+    status, headers, body = server.get("/version", {"Accept": "application/json"}, method="HEAD")
+    assert status == 200 and body == b""
+    assert int(headers["Content-Length"]) > 0
+
+
+def test_connection_is_kept_alive_across_requests(server):
+    conn = server.connection()
+    try:
+        for _ in range(20):
+            conn.request("GET", "/version", headers={"Accept": "text/plain"})
+            response = conn.getresponse()
+            assert response.read() == f"{VERSION}\n".encode()
+            assert response.getheader("Connection") is None
+        assert conn.sock is not None  # still the first connection
+    finally:
+        conn.close()
+
+
+# --- probes, metrics, errors -------------------------------------------------------------------
+
+def test_probes_answer(server):
+    assert server.get("/healthz")[::2] == (200, b'{"status":"ok"}\n')
+    assert server.get("/readyz")[::2] == (200, b'{"status":"ready"}\n')
+
+
+def test_metrics_count_requests_and_carry_the_version(server):
+    def scrape() -> str:
+        status, headers, body = server.get("/metrics")
+        assert status == 200 and headers["Content-Type"].startswith("text/plain")
+        return body.decode()
+
+    labels = {"path": "/version", "method": "GET", "code": "200"}
+    before = scrape()
+    for _ in range(3):
+        server.get("/version")
+    server.get("/status/503")
+    after = scrape()
+    assert metric_value(after, "echo_version_http_requests_total", labels) == \
+        metric_value(before, "echo_version_http_requests_total", labels) + 3
+    assert metric_value(after, "echo_version_http_requests_total",
+                        {"path": "/status/{code}", "code": "503"}) >= 1
+    assert metric_value(after, "echo_version_http_request_duration_seconds_count",
+                        {"path": "/version", "method": "GET"}) >= 3
+    assert metric_value(after, "echo_version_build_info", {"version": VERSION, "environment": "staging"}) == 1
+    assert metric_value(after, "echo_version_fault_error_rate") == 0
+    assert "_created" not in after
+
+
+def test_metrics_are_gzipped_on_request(server):
+    status, headers, body = server.get("/metrics", {"Accept-Encoding": "gzip"})
+    assert status == 200 and headers["Content-Encoding"] == "gzip"
+    assert b"echo_version_build_info" in gzip.decompress(body)
+
+
+def test_unknown_path_is_json_404(server):
+    status, headers, body = server.get("/nope?x=1")
+    assert status == 404 and headers["Content-Type"] == "application/json"
+    assert json.loads(body) == {"error": "not found", "path": "/nope"}
+
+
+def test_other_methods_are_refused(server):
+    status, headers, body = server.get("/version", method="POST")
+    assert status == 405 and headers["Allow"] == "GET, HEAD"
+    assert "POST" in json.loads(body)["error"]
+
+
+@pytest.mark.parametrize(("request_bytes", "status"), [
+    (b"GARBAGE\r\n\r\n", 400),
+    (b"GET /" + b"a" * 70000 + b" HTTP/1.1\r\n\r\n", 414),
+    (b"BREW /version HTTP/1.1\r\n\r\n", 501),
+])
+def test_malformed_requests_get_json_errors(make_server, request_bytes, status):
+    server = make_server()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+        sock.sendall(request_bytes)
+        answer = b""
+        while chunk := sock.recv(4096):
+            answer += chunk
+    head, _, body = answer.decode().partition("\r\n\r\n")
+    assert head.startswith(f"HTTP/1.1 {status} ") and "Connection: close" in head
+    assert "error" in json.loads(body)
+    server.stop()
+    events = server.log_events()
+    assert not [e for e in events if e["level"] == "error"]
+    assert [e["status"] for e in events if e["event"] == "request"][-1] == status
+
+
+# --- fault endpoints -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("code", [200, 201, 204, 302, 404, 418, 500, 503, 599])
+def test_status_answers_the_requested_code(server, code):
+    status, _, body = server.get(f"/status/{code}")
+    assert status == code
+    if code != 204:
+        assert json.loads(body)["code"] == code
+    else:
+        assert body == b""
+
+
+@pytest.mark.parametrize("value", ["99", "100", "199", "600", "1000", "abc", "-1", "2e2", "", "%35%30%30"])
+def test_status_refuses_invalid_codes(server, value):
+    status, _, body = server.get(f"/status/{value}")
+    assert status == 400
+    assert "error" in json.loads(body)
+
+
+def test_delay_waits_a_fraction_of_a_second(server):
+    started = time.monotonic()
+    status, _, body = server.get("/delay/0.3")
+    elapsed = time.monotonic() - started
+    assert status == 200 and json.loads(body) == {"delay_seconds": 0.3}
+    assert 0.3 <= elapsed < 2.0
+
+
+@pytest.mark.parametrize("value", ["30.5", "31", "-0.1", "nan", "inf", "abc", "1_0"])
+def test_delay_refuses_values_out_of_bounds(server, value):
+    started = time.monotonic()
+    status, _, body = server.get(f"/delay/{value}")
+    assert status == 400 and "0 to 30" in json.loads(body)["error"]
+    assert time.monotonic() - started < 1.0
+
+
+# --- configured faults -----------------------------------------------------------------------
+
+def test_configured_error_rate_is_observed_on_version_only(make_server):
+    server = make_server("--fault-seed", "7", env={"FAULT_ERROR_RATE": "0.3"})
+    conn = server.connection()
+    codes = []
+    try:
+        for _ in range(600):
+            conn.request("GET", "/version")
+            response = conn.getresponse()
+            response.read()
+            codes.append(response.status)
+    finally:
+        conn.close()
+    assert set(codes) == {200, 500}
+    # Seeded, so the count is fixed; the bounds are wide enough to hold for any seed.
+    assert 0.22 <= codes.count(500) / len(codes) <= 0.38
+    for path in ["/healthz", "/readyz", "/metrics", "/status/200"]:
+        assert all(server.get(path)[0] == 200 for _ in range(30)), path
+    metrics = server.get("/metrics")[2].decode()
+    assert metric_value(metrics, "echo_version_fault_error_rate") == 0.3
+    assert metric_value(metrics, "echo_version_http_requests_total",
+                        {"path": "/version", "code": "500"}) == codes.count(500)
+
+
+def test_configured_latency_is_added_to_version_only(make_server):
+    server = make_server(env={"FAULT_DELAY_SECONDS": "0.25"})
+
+    def timed(path: str) -> float:
+        started = time.monotonic()
+        assert server.get(path)[0] == 200
+        return time.monotonic() - started
+
+    assert min(timed("/version") for _ in range(3)) >= 0.25
+    assert min(timed("/healthz") for _ in range(3)) < 0.2
+
+
+def test_flags_override_environment(make_server):
+    server = make_server("--fault-error-rate", "0", "--app-version", "9.9.9",
+                         env={"FAULT_ERROR_RATE": "1", "APP_VERSION": "1.0.0"})
+    assert all(server.get("/version", {"Accept": "text/plain"})[::2] == (200, b"9.9.9\n") for _ in range(20))
+
+
+def test_error_rate_of_one_fails_every_version_request(make_server):
+    server = make_server(env={"FAULT_ERROR_RATE": "1"})
+    status, _, body = server.get("/version")
+    assert status == 500 and json.loads(body) == {"error": "injected fault", "version": VERSION}
+    assert server.get("/readyz")[0] == 200
+
+
+# --- settings --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("args", "env", "named"), [
+    ([], {"FAULT_ERROR_RATE": "1.5"}, "FAULT_ERROR_RATE='1.5'"),
+    ([], {"FAULT_ERROR_RATE": "lots"}, "FAULT_ERROR_RATE='lots'"),
+    ([], {"FAULT_DELAY_SECONDS": "31"}, "FAULT_DELAY_SECONDS='31'"),
+    ([], {"FAULT_DELAY_SECONDS": "-1"}, "FAULT_DELAY_SECONDS='-1'"),
+    ([], {"APP_VERSION": "1.0 beta"}, "APP_VERSION='1.0 beta'"),
+    ([], {"FAULT_SEED": "x"}, "FAULT_SEED='x'"),
+    (["--fault-error-rate", "2"], {}, "--fault-error-rate='2'"),
+    (["--port", "70000"], {}, "--port='70000'"),
+    (["--shutdown-timeout", "-5"], {}, "--shutdown-timeout='-5'"),
+])
+def test_invalid_settings_exit_2_naming_the_setting(args, env, named):
+    result = subprocess.run([sys.executable, "-m", "echo_version", *args], env=app_env(env),
+                            capture_output=True, text=True, timeout=20)
+    assert result.returncode == 2
+    assert named in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_port_in_use_exits_1_with_a_message():
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "echo_version", "--host", "127.0.0.1", "--port", str(port)],
+            env=app_env(), capture_output=True, text=True, timeout=20)
+    assert result.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stdout
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_check_validates_and_prints_settings():
+    result = subprocess.run([sys.executable, "-m", "echo_version", "--check"],
+                            env=app_env({"APP_VERSION": "0.2.0", "FAULT_ERROR_RATE": "0.5"}),
+                            capture_output=True, text=True, timeout=20)
+    assert result.returncode == 0
+    printed = json.loads(result.stdout)
+    assert printed["app_version"] == "0.2.0" and printed["fault_error_rate"] == 0.5
+
+
+def test_settings_defaults_and_blank_values():
+    settings = load_settings([], {"FAULT_ERROR_RATE": " ", "APP_VERSION": "", "POD_NAME": "pod-1"})
+    assert (settings.port, settings.host, settings.fault_error_rate) == (8080, "0.0.0.0", 0.0)
+    assert settings.app_version == "0.0.0-dev" and settings.hostname == "pod-1"
+
+
+def test_settings_collect_every_problem():
+    with pytest.raises(SettingsError) as error:
+        load_settings(["--port", "x"], {"FAULT_ERROR_RATE": "2", "FAULT_DELAY_SECONDS": "inf"})
+    assert [p.split("=")[0] for p in error.value.problems] == ["--port", "FAULT_ERROR_RATE", "FAULT_DELAY_SECONDS"]
+
+
+@pytest.mark.parametrize(("accept", "agent", "text"), [
+    (None, None, False),
+    (None, "curl/7.88.1", True),
+    ("*/*", "curl/7.88.1", True),
+    ("application/json", "curl/7.88.1", False),
+    ("text/plain", None, True),
+    ("text/html, */*;q=0.1", None, False),
+    ("application/json;q=0, text/plain;q=0.1", None, True),
+    ("text/plain;q=bogus, application/json", None, False),
+])
+def test_negotiation(accept, agent, text):
+    assert prefers_text(accept, agent) is text
+
+
+def test_fault_parameter_parsing():
+    assert parse_status_code("599") == 599 and parse_delay("0.25") == 0.25 and parse_delay("30") == 30.0
+    for bad in ["100", "600", "x", "５００", "²⁰⁰"]:
+        with pytest.raises(FaultRequestError):
+            parse_status_code(bad)
+    for bad in ["30.01", "-1", "nan", "１"]:
+        with pytest.raises(FaultRequestError):
+            parse_delay(bad)
+
+
+# --- shutdown ----------------------------------------------------------------------------------
+
+def test_sigterm_drains_in_flight_requests_and_exits_0(make_server):
+    server = make_server()
+    probe = server.connection()
+    probe.request("GET", "/readyz")
+    assert probe.getresponse().read() == b'{"status":"ready"}\n'
+
+    result: dict[str, object] = {}
+
+    def slow_request() -> None:
+        started = time.monotonic()
+        result["status"], _, result["body"] = server.get("/delay/1.0")
+        result["elapsed"] = time.monotonic() - started
+
+    worker = threading.Thread(target=slow_request)
+    worker.start()
+    time.sleep(0.3)  # the slow request is in flight
+    os.kill(server.process.pid, signal.SIGTERM)
+    # Readiness turns false, seen on a connection opened before the signal.
+    deadline = time.monotonic() + 2.0
+    while True:
+        probe.request("GET", "/readyz")
+        response = probe.getresponse()
+        answer = (response.status, response.read())
+        if answer[0] == 503 or time.monotonic() > deadline:
+            break
+        time.sleep(0.02)
+    assert answer == (503, b'{"status":"shutting down"}\n')
+    assert response.getheader("Connection") == "close"
+    probe.close()
+    # New connections are refused while the in-flight request is still running.
+    while time.monotonic() < deadline:
+        try:
+            server.get("/healthz")
+        except OSError:
+            break
+        time.sleep(0.02)
+    else:
+        pytest.fail("the server still accepts connections 2s after SIGTERM")
+    assert worker.is_alive() and "status" not in result
+    worker.join(timeout=5)
+    assert result["status"] == 200 and result["elapsed"] >= 1.0
+    assert server.process.wait(timeout=5) == 0
+    events = server.log_events()
+    names = [e["event"] for e in events]
+    assert names[0] == "started" and names[-1] == "stopped" and events[-1]["unfinished_requests"] == 0
+    drained = events[names.index("shutting_down"):]
+    assert any(e.get("path") == "/delay/1.0" and e["status"] == 200 for e in drained)
+
+
+def test_sigint_stops_an_idle_server_quickly(make_server):
+    server = make_server("--quiet")
+    server.get("/version")
+    started = time.monotonic()
+    assert server.stop(signal.SIGINT) == 0
+    assert time.monotonic() - started < 2.0
+    assert [e["event"] for e in server.log_events()] == ["started", "shutting_down", "stopped"]
+
+
+def test_shutdown_timeout_bounds_the_drain(make_server):
+    server = make_server("--shutdown-timeout", "0.3")
+    worker = threading.Thread(target=lambda: pytest.raises(OSError, server.get, "/delay/5"), daemon=True)
+    worker.start()
+    time.sleep(0.3)
+    started = time.monotonic()
+    assert server.stop() == 0
+    assert time.monotonic() - started < 2.0
+    assert server.log_events()[-1]["unfinished_requests"] == 1
+
+
+def test_access_log_lines_are_json(make_server):
+    server = make_server()
+    server.get("/version", {"User-Agent": "tester/1"})
+    server.stop()
+    requests = [e for e in server.log_events() if e["event"] == "request"]
+    assert any(e["path"] == "/version" and e["status"] == 200 and e["user_agent"] == "tester/1"
+               and e["method"] == "GET" and e["duration_ms"] >= 0 for e in requests)

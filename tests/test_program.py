@@ -286,3 +286,15 @@ def test_token_from_stack_secret_is_accepted():
                        secrets={"github:token": "ghp_fromconfigsecret"})
     provider = program.one("pulumi:providers:github")
     assert is_secret(provider.inputs["token"]) and unwrap(provider.inputs["token"]) == "ghp_fromconfigsecret"
+
+
+def test_custom_resources_validate_against_the_crds(program, check_crds):
+    from progressive_delivery.check.schemas import Validator, load_crds
+
+    validator = Validator(load_crds(check_crds))
+    for kind in ("GitRepository", "Kustomization"):
+        registration = program.kubernetes_object(kind, "flux-system")
+        body = {key: unwrap(registration.inputs[key]) for key in ("apiVersion", "kind", "metadata", "spec")}
+        assert validator.validate(body) == [], kind
+        broken = {**body, "spec": {**body["spec"], "unknownField": True}}
+        assert validator.validate(broken), f"an unknown field in the {kind} must be rejected"

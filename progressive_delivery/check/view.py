@@ -1,0 +1,90 @@
+"""One stack's view of the platform: every object Flux would apply, plus what the program provides."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterator, Optional
+
+from .model import KubeObject
+from .schemas import Validator
+from .tree import SourceTree
+
+FLUX_KUSTOMIZE = "kustomize.toolkit.fluxcd.io"
+
+
+@dataclass
+class StackView:
+    """Objects of one stack, indexed by kind/namespace/name."""
+
+    stack: str
+    values: dict[str, str]
+    branch: str
+    tree: SourceTree
+    validator: Validator
+    objects: list[KubeObject] = field(default_factory=list)
+    reachable: set[str] = field(default_factory=set)        # source files this stack's builds read
+    _index: dict[tuple[str, str, str], KubeObject] = field(default_factory=dict)
+
+    def add(self, obj: KubeObject) -> Optional[KubeObject]:
+        """Add an object; return the object already there under the same key, if any."""
+        previous = self._index.get(obj.key)
+        if previous is not None and previous.applied_by in ("program", "cluster"):
+            # The tree may declare what the program creates too (e.g. the applications namespace).
+            self.objects.remove(previous)
+            previous = None
+        if previous is None:
+            self._index[obj.key] = obj
+            self.objects.append(obj)
+        return previous
+
+    def get(self, kind: str, namespace: str, name: str) -> Optional[KubeObject]:
+        return self._index.get((kind, namespace, name))
+
+    def of_kind(self, *kinds: str) -> Iterator[KubeObject]:
+        return (o for o in self.objects if o.kind in kinds)
+
+    def tree_objects(self, *kinds: str) -> Iterator[KubeObject]:
+        """Objects applied from the tree (not program-provided), optionally of some kinds."""
+        return (o for o in self.objects
+                if o.applied_by not in ("program", "cluster") and (not kinds or o.kind in kinds))
+
+    def namespace_exists(self, name: str) -> bool:
+        return self.get("Namespace", "", name) is not None
+
+    def flux_kustomizations(self) -> Iterator[KubeObject]:
+        return (o for o in self.objects if o.kind == "Kustomization" and o.group == FLUX_KUSTOMIZE)
+
+
+def pod_template(obj: KubeObject) -> Optional[dict[str, Any]]:
+    """The pod template of a workload (Deployment, StatefulSet, DaemonSet, Job), or None."""
+    if obj.kind in ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"):
+        template = obj.spec.get("template")
+        return template if isinstance(template, dict) else None
+    if obj.kind == "CronJob":
+        job = (obj.spec.get("jobTemplate") or {}).get("spec") or {}
+        return job.get("template") if isinstance(job.get("template"), dict) else None
+    return None
+
+
+def containers(template: dict[str, Any]) -> list[dict[str, Any]]:
+    spec = template.get("spec") or {}
+    return [c for key in ("initContainers", "containers") for c in spec.get(key) or [] if isinstance(c, dict)]
+
+
+def selector_matches(selector: dict[str, Any], labels: dict[str, str]) -> bool:
+    """A Kubernetes label selector (matchLabels and matchExpressions) against labels."""
+    for key, value in (selector.get("matchLabels") or {}).items():
+        if labels.get(key) != str(value):
+            return False
+    for expression in selector.get("matchExpressions") or []:
+        key, operator = expression.get("key"), expression.get("operator")
+        values = [str(v) for v in expression.get("values") or []]
+        if operator == "In" and labels.get(key) not in values:
+            return False
+        if operator == "NotIn" and key in labels and labels[key] in values:
+            return False
+        if operator == "Exists" and key not in labels:
+            return False
+        if operator == "DoesNotExist" and key in labels:
+            return False
+    return True

@@ -1,0 +1,105 @@
+"""Shared fixtures."""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import pytest
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+# --- platform checker -------------------------------------------------------------------------------
+
+def check_platform_source() -> Path:
+    """The Flux tree the checker tests run on (the real platform/)."""
+    return PROJECT_ROOT / "platform"
+
+
+def check_crds_source() -> Optional[Path]:
+    """The CRD directory (PD_CRDS_DIR, else ../shared/crds), or None when neither exists."""
+    env = os.environ.get("PD_CRDS_DIR")
+    candidate = Path(env) if env else PROJECT_ROOT.parent / "shared" / "crds"
+    return candidate if candidate.is_dir() else None
+
+
+@pytest.fixture
+def check_crds() -> Path:
+    """The CRD directory; skips schema-dependent tests where there is none."""
+    crds = check_crds_source()
+    if crds is None:
+        pytest.skip("no CRD directory (set PD_CRDS_DIR or provide ../shared/crds): custom resource schemas "
+                    "cannot be checked")
+    return crds
+
+
+class CheckTree:
+    """A copy of the platform tree to break in one place (comments, such as markers, are kept)."""
+
+    def __init__(self, root: Path):
+        from ruamel.yaml import YAML
+
+        self.root = root
+        self._yaml = YAML()
+        self._yaml.preserve_quotes = True
+        self._yaml.width = 4096
+
+    def files(self) -> list[Path]:
+        return sorted(p for p in self.root.rglob("*.y*ml") if p.is_file())
+
+    def rel(self, path: Path) -> str:
+        return path.relative_to(self.root).as_posix()
+
+    def _documents(self, path: Path) -> list[Any]:
+        return list(self._yaml.load_all(path.read_text()))
+
+    def find(self, kind: str, where: Callable[[dict], bool] = lambda doc: True,
+             under: str = "") -> tuple[str, dict]:
+        """(file, document) of the first source document of a kind that satisfies `where`."""
+        for path in self.files():
+            if under and not self.rel(path).startswith(under):
+                continue
+            for doc in self._documents(path):
+                if isinstance(doc, dict) and doc.get("kind") == kind and where(doc):
+                    return self.rel(path), doc
+        pytest.fail(f"the platform tree has no {kind} matching the test's needs")
+
+    def edit(self, kind: str, change: Callable[[dict], None], where: Callable[[dict], bool] = lambda doc: True,
+             under: str = "") -> tuple[str, dict]:
+        """Apply `change` to the first matching document, write the file back; return (file, document)."""
+        rel, _ = self.find(kind, where, under)
+        path = self.root / rel
+        documents = self._documents(path)
+        for doc in documents:
+            if isinstance(doc, dict) and doc.get("kind") == kind and where(doc):
+                change(doc)
+                break
+        buffer = io.StringIO()
+        self._yaml.dump_all(documents, buffer)
+        path.write_text(buffer.getvalue())
+        return rel, doc
+
+    def add_document(self, rel: str, text: str) -> None:
+        path = self.root / rel
+        path.write_text(path.read_text().rstrip("\n") + "\n---\n" + text)
+
+    def replace(self, rel: str, old: str, new: str) -> None:
+        path = self.root / rel
+        text = path.read_text()
+        assert old in text, f"{old!r} not in {rel}"
+        path.write_text(text.replace(old, new, 1))
+
+
+@pytest.fixture
+def check_tree(tmp_path: Path) -> CheckTree:
+    """A fresh copy of the platform tree in tmp_path."""
+    source = check_platform_source()
+    if not (source / "clusters").is_dir():
+        pytest.fail(f"{source} holds no Flux tree (clusters/ is missing)")
+    target = tmp_path / "platform"
+    shutil.copytree(source, target)
+    return CheckTree(target)

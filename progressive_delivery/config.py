@@ -187,7 +187,7 @@ DEFAULTS: dict[str, Any] = {
     "appVersion": "0.1.0",
     "appPathPrefix": "/echo/",
     "grafanaHost": "grafana.localhost",
-    "readyTimeoutMinutes": 20,
+    "readyTimeoutMinutes": 30,
 }
 SECRET_KEYS = ("imageRegistryPassword",)
 

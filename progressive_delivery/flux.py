@@ -44,14 +44,32 @@ def object_options(provider: k8s.Provider, cluster: pulumi.Resource, parent: pul
                                   depends_on=list(depends_on))
 
 
+def deleted_with(cluster: pulumi.Resource) -> pulumi.ResourceTransform:
+    """A transform giving a resource and all its children `deleted_with=cluster`."""
+
+    def transform(args: pulumi.ResourceTransformArgs) -> pulumi.ResourceTransformResult:
+        return pulumi.ResourceTransformResult(
+            props=args.props,
+            opts=pulumi.ResourceOptions.merge(args.opts, pulumi.ResourceOptions(deleted_with=cluster)))
+
+    return transform
+
+
 class FluxInstall(pulumi.ComponentResource):
     """The pinned Flux release (image reflector and automation controllers included)."""
 
     def __init__(self, name: str, settings: Settings, provider: k8s.Provider, cluster: pulumi.Resource,
                  opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("progressive-delivery:flux:FluxInstall", name, None, opts)
+        # The manifest's objects are created by the provider as children of the
+        # ConfigFile; the transform gives each of them `deleted_with` too, so
+        # a destroy never deletes Flux's CRDs and controllers one by one
+        # (leaving custom resources stuck on their finalizers) before the
+        # cluster itself goes.
         self.manifests = k8s.yaml.v2.ConfigFile(
-            name, file=settings.flux_install_url, opts=object_options(provider, cluster, self))
+            name, file=settings.flux_install_url,
+            opts=object_options(provider, cluster, self).merge(
+                pulumi.ResourceOptions(transforms=[deleted_with(cluster)])))
         self.register_outputs({"url": settings.flux_install_url})
 
 

@@ -298,3 +298,15 @@ def test_custom_resources_validate_against_the_crds(program, check_crds):
         assert validator.validate(body) == [], kind
         broken = {**body, "spec": {**body["spec"], "unknownField": True}}
         assert validator.validate(broken), f"an unknown field in the {kind} must be rejected"
+
+
+def test_flux_manifests_are_deleted_with_the_cluster(program):
+    from progressive_delivery.flux import deleted_with
+
+    install = program.one("kubernetes:yaml/v2:ConfigFile")
+    assert install.deleted_with == program.one(COMMAND, "cluster").urn
+    marker = object()
+    result = deleted_with(marker)(pulumi.ResourceTransformArgs(
+        custom=True, type_="kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition", name="crd",
+        props={"spec": {}}, opts=pulumi.ResourceOptions(depends_on=[])))
+    assert result.opts.deleted_with is marker and result.props == {"spec": {}}

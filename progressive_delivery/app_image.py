@@ -3,7 +3,8 @@
 It runs the project's own `release` CLI with `--initial` (build and push the
 configured version unless the registry already has it), so the program and a
 person releasing by hand build images the same way. It runs again when the
-version or the application's source changes.
+version changes: a new image needs a new version, since the registry and Flux
+tell images apart by tag.
 """
 
 from __future__ import annotations
@@ -14,12 +15,8 @@ from typing import Optional, Sequence
 import pulumi
 from pulumi_command import local
 
-from .config import PROJECT_ROOT, Settings
-from .publish import tree_digest
+from .config import REGISTRY_PASSWORD_VARIABLE, Settings
 from .shell import cli
-
-APP_SOURCE = PROJECT_ROOT / "applications" / "echo-version"
-PASSWORD_VARIABLE = "IMAGE_REGISTRY_PASSWORD"
 
 
 @dataclass
@@ -41,12 +38,12 @@ class AppImage(pulumi.ComponentResource):
         settings = args.settings
         environment = {}
         if args.registry_password is not None:
-            environment[PASSWORD_VARIABLE] = pulumi.Output.secret(args.registry_password)
+            environment[REGISTRY_PASSWORD_VARIABLE] = pulumi.Output.secret(args.registry_password)
         self.command = local.Command(
             name,
             create=cli("release", "--stack", settings.stack, settings.app_version, "--initial"),
             environment=environment,
-            triggers=[settings.app_version, tree_digest(APP_SOURCE)],
+            triggers=[settings.app_version],
             add_previous_output_in_env=False,
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),
         )

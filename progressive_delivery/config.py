@@ -18,6 +18,8 @@ from typing import Any, Mapping, Optional
 import semver
 import yaml
 
+from .versions import policy_for
+
 PROJECT = "progressive-delivery"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -37,6 +39,9 @@ _PATH_PREFIX = re.compile(r"^/[A-Za-z0-9._~-]+(/[A-Za-z0-9._~-]+)*/$")
 VISIBILITIES = ("private", "internal", "public")
 LOCAL_REGISTRY = "local"
 APP_NAME = "echo-version"
+APP_SOURCE = PROJECT_ROOT / "applications" / APP_NAME
+# Environment variable that carries the password of an external image registry.
+REGISTRY_PASSWORD_VARIABLE = "IMAGE_REGISTRY_PASSWORD"
 # Port the registry container listens on inside the cluster network.
 REGISTRY_CONTAINER_PORT = 5000
 # Port echo-version listens on in its container (the Dockerfile and the manifests agree).
@@ -291,6 +296,9 @@ def build_settings(stack: str, raw: Mapping[str, Any], env: Mapping[str, str],
     app_version = r.text("appVersion")
     if app_version and not semver.Version.is_valid(app_version):
         r.fail("appVersion", f"'{app_version}' is not a semantic version such as 0.1.0")
+    elif app_version and not policy_for(stack).accepts(app_version):
+        r.fail("appVersion", f"'{app_version}' would never be deployed: the {stack} image policy picks "
+                             f"{policy_for(stack).describe()} only")
     path_prefix = r.text("appPathPrefix", _PATH_PREFIX, "use a path that starts and ends with '/', e.g. /echo/")
     grafana_host = r.text("grafanaHost", _HOSTNAME, "use a lower-case host name such as grafana.localhost")
     timeout = r.integer("readyTimeoutMinutes", 5, 120, "minutes to wait for Flux to be Ready, 5 to 120")

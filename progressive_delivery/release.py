@@ -17,7 +17,6 @@ import argparse
 import base64
 import json
 import os
-import re
 import shlex
 import sys
 import time
@@ -31,16 +30,15 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Optional
 
 import semver
 
-from .config import APP_NAME, PROJECT_ROOT, Settings, SettingsError, load_stack
+from .config import APP_NAME, APP_SOURCE, REGISTRY_PASSWORD_VARIABLE, Settings, SettingsError, load_stack
+from .versions import VersionPolicy, policy_for
 from .kube import (ClusterUnreachable, KubeError, Kubectl, NotFound, Runner, ToolMissing, UnknownKind,
                    choose_kubeconfig, kubeconfig_path, run_process)
 
-APP_SOURCE = PROJECT_ROOT / "applications" / APP_NAME
 CANARY_NAMESPACE = "applications"
 # Build arguments of a faulty release: enough errors and latency for Flagger to roll it back.
 FAULT_ERROR_RATE = "0.5"
 FAULT_DELAY_SECONDS = "0.5"
-PASSWORD_VARIABLES = ("IMAGE_REGISTRY_PASSWORD", "GITHUB_TOKEN")
 DEFAULT_TIMEOUT_MINUTES = 20
 POLL_SECONDS = 5.0
 
@@ -51,35 +49,7 @@ class ReleaseRefused(Exception):
     """The release cannot go ahead as asked (exit 2); the message says what to change."""
 
 
-# --------------------------------------------------------------------------- version policy
-
-_STABLE = r"(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
-_RELEASE_CANDIDATE = r"-rc\.(0|[1-9]\d*)"
-
-
-@dataclass(frozen=True)
-class VersionPolicy:
-    """The tags an environment's ImagePolicy picks: x.y.z, and x.y.z-rc.N where allowed."""
-
-    environment: str
-    release_candidates: bool
-
-    @property
-    def pattern(self) -> re.Pattern[str]:
-        suffix = f"({_RELEASE_CANDIDATE})?" if self.release_candidates else ""
-        return re.compile(f"^{_STABLE}{suffix}$")
-
-    def accepts(self, tag: str) -> bool:
-        return bool(self.pattern.match(tag))
-
-    def describe(self) -> str:
-        return "x.y.z and x.y.z-rc.N" if self.release_candidates else "x.y.z"
-
-
-def policy_for(stack: str) -> VersionPolicy:
-    """Staging takes release candidates; production and any other stack take releases only."""
-    return VersionPolicy(stack, release_candidates=stack == "staging")
-
+# --------------------------------------------------------------------------- version checks
 
 def check_syntax(text: str, policy: VersionPolicy) -> semver.Version:
     """The version parsed, or ReleaseRefused naming what is wrong with it."""
@@ -264,8 +234,8 @@ def password_variable(settings: Settings, env: Mapping[str, str]) -> Optional[st
     """Environment variable holding the external registry's password, if one is set."""
     if settings.registry.is_local:
         return None
-    if env.get("IMAGE_REGISTRY_PASSWORD"):
-        return "IMAGE_REGISTRY_PASSWORD"
+    if env.get(REGISTRY_PASSWORD_VARIABLE):
+        return REGISTRY_PASSWORD_VARIABLE
     if settings.registry.server == "ghcr.io" and env.get("GITHUB_TOKEN"):
         return "GITHUB_TOKEN"
     return None
@@ -505,7 +475,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--timeout", type=_positive_minutes, default=DEFAULT_TIMEOUT_MINUTES, metavar="MIN",
                         help=f"minutes to watch before giving up (default: {DEFAULT_TIMEOUT_MINUTES})")
     parser.add_argument("--kubeconfig", metavar="FILE",
-                        help="kubeconfig of the cluster (default: KUBECONFIG, else `k3d kubeconfig get`)")
+                        help="kubeconfig of the cluster (default: `k3d kubeconfig get <clusterName>` of the stack)")
     parser.add_argument("--dry-run", action="store_true", help="print the commands instead of running them")
     parser.add_argument("--initial", action="store_true",
                         help="first image of a new stack (used by `pulumi up`): push unless the tag exists")
@@ -562,7 +532,7 @@ def prepare(settings: Settings, version_text: str, faulty: bool, initial: bool, 
 def watch(settings: Settings, version: str, args: argparse.Namespace, runner: Runner,
           env: Mapping[str, str], out: Callable[[str], None]) -> int:
     """Follow the canary of `version`: 0 promoted, 1 rolled back or timed out."""
-    source = choose_kubeconfig(settings.cluster.name, args.kubeconfig, env)
+    source = choose_kubeconfig(settings.cluster.name, args.kubeconfig)
     out(f"following Canary {CANARY_NAMESPACE}/{APP_NAME} of {version} ({source.describe()}; "
         f"up to {args.timeout} min; Flux picks the new tag within a few minutes)")
     canary_watch = CanaryWatch(version)

@@ -92,3 +92,12 @@ def test_unknown_stack_and_malformed_file(tmp_path: Path):
     (tmp_path / "Pulumi.qa.yaml").write_text("config: 3\n")
     with pytest.raises(config.SettingsError, match="'config' must be a mapping"):
         config.read_stack_file("qa", root=tmp_path)
+
+
+def test_app_version_must_be_one_the_stack_image_policy_picks():
+    staging = config.build_settings("staging", {**VALID, "appVersion": "0.2.0-rc.1"}, {})
+    assert staging.app_version == "0.2.0-rc.1"
+    with pytest.raises(config.SettingsError) as error:
+        config.build_settings("production", {**VALID, "appVersion": "0.2.0-rc.1"}, {})
+    assert ("progressive-delivery:appVersion: '0.2.0-rc.1' would never be deployed: the production image "
+            "policy picks x.y.z only") in str(error.value)

@@ -2,9 +2,10 @@
 
 Every external command of the `release` and `status` commands goes through
 one `Runner`, so tests replace it without Docker, k3d or a cluster. The
-kubeconfig comes from `--kubeconfig FILE`, the `KUBECONFIG` environment
-variable, or `k3d kubeconfig get <cluster>`; the last is written to a private
-(0600) temporary file that is removed afterwards, never printed.
+kubeconfig comes from `--kubeconfig FILE`, or else from `k3d kubeconfig get
+<cluster>` of the stack's own cluster (never from KUBECONFIG, which may point
+at the other stack), written to a private (0600) temporary file that is
+removed afterwards, never printed.
 """
 
 from __future__ import annotations
@@ -81,40 +82,33 @@ class UnknownKind(KubeError):
 
 @dataclass(frozen=True)
 class KubeconfigSource:
-    """Where the kubeconfig comes from: an explicit file, KUBECONFIG, or k3d."""
+    """Where the kubeconfig comes from: an explicit file, or the stack's k3d cluster."""
 
-    kind: str  # "file" | "environment" | "k3d"
-    value: str  # the file, the KUBECONFIG value, or the k3d cluster name
+    kind: str  # "file" | "k3d"
+    value: str  # the file, or the k3d cluster name
 
     def describe(self) -> str:
         if self.kind == "file":
             return f"kubeconfig {self.value}"
-        if self.kind == "environment":
-            return f"KUBECONFIG ({self.value})"
         return f"k3d cluster {self.value}"
 
 
-def choose_kubeconfig(cluster_name: str, explicit: Optional[str], env: Mapping[str, str]) -> KubeconfigSource:
-    """--kubeconfig wins, then KUBECONFIG, then the stack's k3d cluster."""
+def choose_kubeconfig(cluster_name: str, explicit: Optional[str]) -> KubeconfigSource:
+    """--kubeconfig wins, else the stack's own k3d cluster."""
     if explicit:
         return KubeconfigSource("file", explicit)
-    if env.get("KUBECONFIG"):
-        return KubeconfigSource("environment", env["KUBECONFIG"])
     return KubeconfigSource("k3d", cluster_name)
 
 
 @contextmanager
-def kubeconfig_path(source: KubeconfigSource, runner: Runner, stack: str) -> Iterator[Optional[Path]]:
-    """The kubeconfig file to pass to kubectl (None: kubectl reads KUBECONFIG itself)."""
+def kubeconfig_path(source: KubeconfigSource, runner: Runner, stack: str) -> Iterator[Path]:
+    """The kubeconfig file to pass to kubectl."""
     if source.kind == "file":
         path = Path(source.value)
         if not path.is_file():
             raise ClusterUnreachable(f"--kubeconfig {path}: no such file; give the kubeconfig of the "
                                      f"stack's cluster")
         yield path
-        return
-    if source.kind == "environment":
-        yield None
         return
     try:
         result = runner(["k3d", "kubeconfig", "get", source.value], capture=True, timeout=30)

@@ -178,10 +178,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "status", help="readiness of the Flux objects and the canary of a stack",
         description="Show the readiness of the stack's GitRepository, Kustomizations, HelmReleases, image "
                     "automation objects and the echo-version Canary. Exit codes: 0 all Ready, "
-                    "1 something is not Ready, 2 the cluster cannot be reached.")
+                    "1 something is not Ready, 2 the cluster cannot be reached or the stack's settings "
+                    "cannot be read.")
     parser.add_argument("--stack", required=True, help="stack to inspect (Pulumi.<stack>.yaml)")
     parser.add_argument("--kubeconfig", metavar="FILE",
-                        help="kubeconfig of the cluster (default: KUBECONFIG, else `k3d kubeconfig get`)")
+                        help="kubeconfig of the cluster (default: `k3d kubeconfig get <clusterName>` of the stack)")
     parser.set_defaults(handler=handle)
 
 
@@ -194,7 +195,7 @@ def handle(args: argparse.Namespace, runner: Runner = run_process,
     except SettingsError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_UNREACHABLE
-    source = choose_kubeconfig(settings.cluster.name, args.kubeconfig, env)
+    source = choose_kubeconfig(settings.cluster.name, args.kubeconfig)
     try:
         with kubeconfig_path(source, runner, settings.stack) as path:
             try:

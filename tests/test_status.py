@@ -192,17 +192,9 @@ def test_missing_k3d_cluster_exits_2(capsys):
 
 # --------------------------------------------------------------------------- kube helper
 
-def test_kubeconfig_precedence():
-    assert kube.choose_kubeconfig("pd-staging", "/a", {"KUBECONFIG": "/b"}) == KubeconfigSource("file", "/a")
-    from_env = kube.choose_kubeconfig("pd-staging", None, {"KUBECONFIG": "/b"})
-    assert from_env == KubeconfigSource("environment", "/b")
-    assert kube.choose_kubeconfig("pd-staging", None, {}) == KubeconfigSource("k3d", "pd-staging")
-
-
-def test_kubeconfig_from_the_environment_is_left_to_kubectl():
-    with kube.kubeconfig_path(KubeconfigSource("environment", "/b"), runner=None, stack="staging") as path:
-        assert path is None
-    assert Kubectl(runner=None).argv("get", "pods")[:2] == ["kubectl", "--request-timeout=10s"]
+def test_kubeconfig_is_the_explicit_file_else_the_stacks_own_cluster():
+    assert kube.choose_kubeconfig("pd-staging", "/a") == KubeconfigSource("file", "/a")
+    assert kube.choose_kubeconfig("pd-staging", None) == KubeconfigSource("k3d", "pd-staging")
 
 
 def test_k3d_kubeconfig_is_private_and_removed_even_on_error():

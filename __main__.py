@@ -38,10 +38,12 @@ published = PublishedTree("platform", PublishedTreeArgs(
     branch=settings.repository.branch,
     private_key=repository.private_key,
     depends_on=[repository.deploy_key],
+    repository_id=repository.repository.node_id,
 ))
 default_branch = repository.make_branch_default(settings.repository.branch, after=published.command)
 image = AppImage("echo-version-image", AppImageArgs(
-    settings, depends_on=[cluster.registry or cluster.command], registry_password=registry_password))
+    settings, depends_on=[cluster.registry or cluster.command], registry_password=registry_password,
+    registry=cluster.registry))
 
 flux = FluxInstall("flux", settings, cluster.provider, cluster.command)
 inputs = PlatformInputs("platform-inputs", PlatformInputsArgs(

@@ -3,8 +3,9 @@
 It runs the project's own `release` CLI with `--initial` (build and push the
 configured version unless the registry already has it), so the program and a
 person releasing by hand build images the same way. It runs again when the
-version changes: a new image needs a new version, since the registry and Flux
-tell images apart by tag.
+version changes (a new image needs a new version: the registry and Flux tell
+images apart by tag), and when the local registry is replaced, since a new
+registry container starts empty.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ class AppImageArgs:
     settings: Settings
     depends_on: Sequence[pulumi.Resource]
     registry_password: Optional[pulumi.Input[str]] = None
+    # The local registry: a new (empty) registry container needs the image again.
+    registry: Optional[pulumi.CustomResource] = None
 
 
 class AppImage(pulumi.ComponentResource):
@@ -43,7 +46,7 @@ class AppImage(pulumi.ComponentResource):
             name,
             create=cli("release", "--stack", settings.stack, settings.app_version, "--initial"),
             environment=environment,
-            triggers=[settings.app_version],
+            triggers=[settings.app_version, *([args.registry.id] if args.registry is not None else [])],
             add_previous_output_in_env=False,
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),
         )

@@ -54,7 +54,7 @@ else
     --servers "$SERVERS" \\
     --agents "$AGENTS" \\
     --api-port "127.0.0.1:$API_PORT" \\
-    --port "$HTTP_PORT:80@loadbalancer" \\
+    --port "127.0.0.1:$HTTP_PORT:80@loadbalancer" \\
     --k3s-arg "--disable=traefik@server:*" \\
     --kubeconfig-update-default=false \\
     --kubeconfig-switch-context=false \\

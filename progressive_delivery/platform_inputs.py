@@ -4,8 +4,8 @@
   post-build, so `platform/` stays identical for every stack.
 - Secret `flux-system/grafana-admin`: a generated Grafana admin password.
 - Secrets for the echo-version image registry: one in flux-system for the
-  image scan, one in `applications` for pulls (empty credentials for the
-  local registry, so the tree is the same either way).
+  image scan, one in `applications` for pulls (placeholder credentials for
+  the local registry, so the tree is the same either way).
 """
 
 from __future__ import annotations
@@ -31,13 +31,16 @@ PULL_SECRET = "echo-version-pull"
 APP_NAMESPACE = "applications"
 
 
-def docker_config(server: Optional[str], username: Optional[str], password: Optional[str]) -> str:
-    """A `.dockerconfigjson` document; no credentials when no server is given."""
-    auths = {}
-    if server and username and password:
-        token = base64.b64encode(f"{username}:{password}".encode()).decode()
-        auths[server] = {"username": username, "password": password, "auth": token}
-    return json.dumps({"auths": auths})
+# The local registry asks for no credentials, but Flux's image scan fails when
+# the Secret it is given has no entry for the registry's host: it gets one
+# with placeholder credentials, which a registry without auth ignores.
+LOCAL_REGISTRY_USER = "anonymous"
+
+
+def docker_config(server: str, username: str, password: str) -> str:
+    """A `.dockerconfigjson` document with credentials for one registry host."""
+    token = base64.b64encode(f"{username}:{password}".encode()).decode()
+    return json.dumps({"auths": {server: {"username": username, "password": password, "auth": token}}})
 
 
 @dataclass
@@ -82,8 +85,13 @@ class PlatformInputs(pulumi.ComponentResource):
         )
 
         registry = settings.registry
-        credentials = pulumi.Output.secret(pulumi.Output.from_input(args.registry_password).apply(
-            lambda secret: docker_config(None if registry.is_local else registry.server, registry.username, secret)))
+        if registry.is_local:
+            host = registry.cluster_repository(settings.cluster.name).split("/", 1)[0]
+            credentials = pulumi.Output.secret(
+                docker_config(host, LOCAL_REGISTRY_USER, LOCAL_REGISTRY_USER))
+        else:
+            credentials = pulumi.Output.secret(pulumi.Output.from_input(args.registry_password).apply(
+                lambda secret: docker_config(registry.server, registry.username or "", secret)))
         self.scan_secret = self._registry_secret(f"{name}-scan-credentials", SCAN_SECRET, FLUX_NAMESPACE,
                                                  credentials, options)
         self.app_namespace = k8s.core.v1.Namespace(

@@ -1,9 +1,9 @@
 """Publishing of platform/ into the stack's repository, as a command resource.
 
 The command runs the project's own `publish` CLI (one commit, merge-preserving,
-never a force push). It runs on create and whenever the content of platform/
-changes: its trigger is a digest of the tree, which carries no absolute path,
-so CI and a laptop compute the same one. The deploy key reaches it through a
+never a force push). It runs on create, whenever the content of platform/
+changes (its trigger is a digest of the tree, which carries no absolute path,
+so CI and a laptop compute the same one) and when the repository is recreated. The deploy key reaches it through a
 secret environment variable, never the command line.
 """
 
@@ -31,6 +31,8 @@ class PublishedTreeArgs:
     branch: str
     private_key: pulumi.Input[str]
     depends_on: Sequence[pulumi.Resource]
+    # Identity of the repository: a repository recreated under the same name is published again.
+    repository_id: Optional[pulumi.Input[str]] = None
 
 
 class PublishedTree(pulumi.ComponentResource):
@@ -52,7 +54,7 @@ class PublishedTree(pulumi.ComponentResource):
             name,
             create=create,
             environment={KEY_VARIABLE: pulumi.Output.secret(args.private_key)},
-            triggers=[digest],
+            triggers=[digest, *([args.repository_id] if args.repository_id is not None else [])],
             add_previous_output_in_env=False,
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),
         )

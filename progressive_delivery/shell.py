@@ -26,8 +26,11 @@ def project_python() -> str:
     every machine and the command inputs carry no absolute path.
     """
     executable = Path(sys.executable)
+    # Resolve the directory (a checkout reached through a symlink), not the
+    # interpreter itself: a venv's python is a symlink out of the venv.
+    located = executable.parent.resolve() / executable.name
     try:
-        return executable.relative_to(PROJECT_ROOT).as_posix()
+        return located.relative_to(PROJECT_ROOT).as_posix()
     except ValueError:
         return "python3"
 

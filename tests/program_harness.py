@@ -74,7 +74,7 @@ class _Mocks(pulumi.runtime.Mocks):
             state.update(private_key_openssh=FAKE_PRIVATE_KEY, public_key_openssh=FAKE_PUBLIC_KEY)
         elif args.typ == "github:index/repository:Repository":
             name = unwrap(args.inputs.get("name"))
-            state.update(html_url=f"https://github.com/acme/{name}", full_name=f"acme/{name}")
+            state.update(html_url=f"https://github.com/acme/{name}", full_name=f"acme/{name}", node_id=f"R_{name}")
         elif args.typ == "random:index/randomPassword:RandomPassword":
             state["result"] = FAKE_PASSWORD
         return f"{args.name}-id", state

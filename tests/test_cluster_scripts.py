@@ -76,7 +76,7 @@ def test_create_makes_the_cluster_and_prints_only_the_kubeconfig(k3d):
     assert "created" in result.stderr and "created" not in result.stdout
     create = next(call for call in k3d.calls() if call.startswith("cluster create"))
     for expected in ("pd-test", "--image rancher/k3s:v1.33.5-k3s1", "--servers 1", "--agents 2",
-                     "--api-port 127.0.0.1:6550", "--port 8080:80@loadbalancer",
+                     "--api-port 127.0.0.1:6550", "--port 127.0.0.1:8080:80@loadbalancer",
                      "--k3s-arg --disable=traefik@server:*", "--kubeconfig-update-default=false",
                      "--kubeconfig-switch-context=false", "--wait"):
         assert expected in create

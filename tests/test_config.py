@@ -101,3 +101,19 @@ def test_app_version_must_be_one_the_stack_image_policy_picks():
         config.build_settings("production", {**VALID, "appVersion": "0.2.0-rc.1"}, {})
     assert ("progressive-delivery:appVersion: '0.2.0-rc.1' would never be deployed: the production image "
             "policy picks x.y.z only") in str(error.value)
+
+
+def test_flux_substitutions_carry_the_synced_branch():
+    settings = build(repositoryBranch="release")
+    assert settings.flux_substitutions()["git_branch"] == "release"
+
+
+def test_interpreter_is_found_through_a_symlinked_checkout(tmp_path, monkeypatch):
+    from progressive_delivery import shell
+
+    link = tmp_path / "checkout"
+    link.symlink_to(config.PROJECT_ROOT)
+    monkeypatch.setattr(shell.sys, "executable", str(link / "venv" / "bin" / "python"))
+    assert shell.project_python() == "venv/bin/python"
+    monkeypatch.setattr(shell.sys, "executable", "/usr/bin/python3")
+    assert shell.project_python() == "python3"

@@ -31,7 +31,7 @@ def test_cluster_command_runs_k3d_with_the_stack_shape(program):
     create, delete = cluster.plain("create"), cluster.plain("delete")
     assert "k3d cluster create" in create and "k3d cluster delete" in delete
     for flag in ("--disable=traefik@server:*", "--kubeconfig-update-default=false",
-                 "--kubeconfig-switch-context=false", "--wait", '"$HTTP_PORT:80@loadbalancer"'):
+                 "--kubeconfig-switch-context=false", "--wait", '"127.0.0.1:$HTTP_PORT:80@loadbalancer"'):
         assert flag in create
     environment = cluster.plain("environment")
     assert environment["CLUSTER_NAME"] == settings.cluster.name
@@ -200,11 +200,28 @@ def test_publish_gets_the_deploy_key_from_a_secret_environment_variable(program)
     assert FAKE_PRIVATE_KEY.strip() not in publish.plain("create")
 
 
-def test_registry_secrets_are_empty_for_the_local_registry(program):
+def test_registry_secrets_name_the_local_registry_host(program):
+    settings = config.load_stack(program.stack)
+    host = f"{settings.registry.container_name(settings.cluster.name)}:5000"
     for name in ("echo-version-registry", "echo-version-pull"):
         secret = program.kubernetes_object("Secret", name)
         assert secret.plain("type") == "kubernetes.io/dockerconfigjson"
-        assert json.loads(unwrap(secret.inputs["stringData"])[".dockerconfigjson"]) == {"auths": {}}
+        auths = json.loads(unwrap(secret.inputs["stringData"])[".dockerconfigjson"])["auths"]
+        # Flux's scan needs an entry for the host it scans, even where the registry asks for none.
+        assert list(auths) == [host] and auths[host]["username"] == "anonymous"
+
+
+def test_first_image_is_pushed_again_into_a_new_registry(program):
+    image = program.one(COMMAND, "echo-version-image")
+    registry = program.one(COMMAND, "cluster-registry")
+    triggers = image.plain("triggers")
+    assert config.load_stack(program.stack).app_version in triggers
+    assert f"{registry.name}-id" in triggers, "a replaced (empty) registry must get the image again"
+
+
+def test_a_recreated_repository_is_published_again(program):
+    publish = program.one(COMMAND, "platform")
+    assert f"R_progressive-delivery-{program.stack}" in publish.plain("triggers")
 
 
 def test_stack_outputs(program):

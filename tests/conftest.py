@@ -63,6 +63,8 @@ class CheckTree:
         for path in self.files():
             if under and not self.rel(path).startswith(under):
                 continue
+            if f"kind: {kind}" not in path.read_text():    # parsing with ruamel is slow; most files can't match
+                continue
             for doc in self._documents(path):
                 if isinstance(doc, dict) and doc.get("kind") == kind and where(doc):
                     return self.rel(path), doc

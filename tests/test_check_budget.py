@@ -42,6 +42,30 @@ def test_budget_of_the_real_tree_follows_the_formula():
         latency = next(line for line in lines if "new image -> canary" in line)
         parts = [parse_duration(p.rsplit(" ", 1)[1].rstrip(")")) for p in latency.split("(", 1)[1].split(" + ")]
         total = parse_duration(latency.split("at most ")[1].split(" ")[0])
-        assert len(parts) == 4 and total == sum(parts) and GIT_SYNC_INTERVAL_SECONDS in parts
+        assert len(parts) == 5 and total == sum(parts) and GIT_SYNC_INTERVAL_SECONDS in parts
+        # apps waits for infrastructure-manifests, which waits for infrastructure-releases.
+        assert "2 x dependency requeue of Kustomization flux-system/apps 1m0s" in latency
+        assert total <= 180, f"{stack}: a new image must reach its canary within 3 minutes ({latency})"
         duration = next(line for line in lines if "clean canary" in line)
         assert "initialisation" in duration and "promotion" in duration
+
+
+def test_dependency_depth_counts_the_longest_chain():
+    from progressive_delivery.check.budget import dependency_depth
+    from progressive_delivery.check.model import KubeObject
+    from progressive_delivery.check.view import StackView
+
+    def kustomization(name, *depends):
+        body = {"apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
+                "metadata": {"name": name, "namespace": "flux-system"},
+                "spec": {"dependsOn": [{"name": d} for d in depends]}}
+        return KubeObject(body, f"clusters/{name}.yaml", "flux-system/flux-system")
+
+    view = StackView(stack="staging", values={}, branch="main", tree=None, validator=None)
+    for obj in (kustomization("a"), kustomization("b", "a"), kustomization("c", "a", "b"),
+                kustomization("loop", "loop")):
+        view.add(obj)
+    assert dependency_depth(view, "flux-system/a") == 0
+    assert dependency_depth(view, "flux-system/c") == 2
+    assert dependency_depth(view, "flux-system/loop") == 1
+    assert dependency_depth(view, "flux-system/missing") == 0

@@ -46,3 +46,15 @@ def test_unsupported_or_broken_expressions_fail(text):
 
 def test_invalid_variable_names():
     assert invalid_names({"ok_1": "", "1bad": "", "bad-name": ""}) == ["1bad", "bad-name"]
+
+
+def test_unclosed_expression_names_the_expression():
+    text = "image: ${image_repository:0.1.0\nports:\n- containerPort: 8080\nterminationGracePeriodSeconds: 30}\n"
+    with pytest.raises(SubstitutionError) as error:
+        substitute(text, VALUES)
+    assert str(error.value) == "unclosed ${ in '${image_repository:0.1.0' (no '}' on that line)"
+
+
+def test_bad_expression_is_quoted_as_written():
+    with pytest.raises(SubstitutionError, match=r"in '\$\{env:x\}'"):
+        substitute("a: ${env:x}", VALUES)

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from conftest import PROJECT_ROOT, CheckTree, check_crds_source, check_platform_source
+from conftest import PROJECT_ROOT, CheckTree, check_platform_source
 from progressive_delivery.check import Finding, InputError, Report, check_platform
 from progressive_delivery.check import cli
 from progressive_delivery.config import available_stacks

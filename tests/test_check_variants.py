@@ -436,3 +436,29 @@ def test_images_entry_must_match_a_container(check_tree: CheckTree):
     assert "- name: echo-version" in text
     check_tree.replace(rel, "- name: echo-version", "- name: echo-verison")
     expect(check_tree, rel, "images", "matches no container image", name="echo-verison")
+
+
+# --- start tags -----------------------------------------------------------------------------------
+
+def test_policy_pattern_must_accept_the_start_tag(check_tree: CheckTree):
+    """A filter that excludes the program's appVersion (0.1.0) and the tree's starting newTag."""
+    rel, _ = check_tree.edit("ImagePolicy", lambda d: d["spec"]["filterTags"].__setitem__(
+        "pattern", r"^\d+\.\d+\.\d+-rc\.\d+$"), under=f"apps/{STACK}")
+    found = [f for f in findings(check_tree) if f.kind == "ImagePolicy" and "never selects tag '0.1.0'" in f.message]
+    assert any("appVersion in Pulumi.staging.yaml" in f.message and "filterTags.pattern" in f.message
+               and "rejects it" in f.message for f in found), found
+    assert any(f.path == marker_file(check_tree) and "the newTag on line" in f.message for f in found), found
+
+
+def test_policy_range_must_accept_the_start_tag(check_tree: CheckTree):
+    check_tree.edit("ImagePolicy", lambda d: d["spec"]["policy"]["semver"].__setitem__("range", ">=1.0.0"),
+                    under=f"apps/{STACK}")
+    expect(check_tree, marker_file(check_tree), "ImagePolicy", "never selects tag '0.1.0'",
+           "policy.semver.range '>=1.0.0' excludes it")
+
+
+def test_production_start_tag_must_be_a_release(check_tree: CheckTree):
+    rel = "apps/production/kustomization.yaml"
+    check_tree.replace(rel, "newTag: 0.1.0 ", "newTag: 0.1.0-rc.1 ")
+    expect(check_tree, rel, "ImagePolicy", "never selects tag '0.1.0-rc.1'", "the newTag on line",
+           "filterTags.pattern", stack="production")

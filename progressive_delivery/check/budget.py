@@ -4,9 +4,12 @@ Worst-case latency from a pushed image to the start of its canary: the
 image is pushed just after a scan, so it waits a full
 ImageRepository.interval; the ImageUpdateAutomation commits on its next run
 (ImageUpdateAutomation.interval); Flux fetches the commit on the next
-GitRepository interval (the program's GIT_SYNC_INTERVAL_SECONDS); the apps
-Kustomization applies it at once (a new revision triggers it); Flagger notices
-the changed Deployment on its next check of the Canary (analysis.interval).
+GitRepository interval (the program's GIT_SYNC_INTERVAL_SECONDS); a new
+revision triggers every Kustomization at once, but one whose dependencies have
+not yet applied that revision retries after kustomize-controller's
+--requeue-dependency (30s by default), once per level of its dependsOn chain;
+Flagger notices the changed Deployment on its next check of the Canary
+(analysis.interval).
 
 Duration of a clean canary, with I = analysis.interval (Flagger's default 60s):
   I x (1 + N + 3)
@@ -24,10 +27,14 @@ import math
 import re
 from typing import Optional
 
+from .access import mapping, sequence
 from .model import KubeObject
 from .view import StackView
 
 DEFAULT_ANALYSIS_INTERVAL = 60.0
+# kustomize-controller's --requeue-dependency default: how long a Kustomization
+# waits before looking again at dependencies not yet at the new revision.
+REQUEUE_DEPENDENCY_SECONDS = 30.0
 INITIALISATION_TICKS = 1
 PROMOTION_TICKS = 3
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
@@ -62,13 +69,16 @@ def analysis_steps(analysis: dict, skip: bool) -> tuple[int, str]:
     """Number of analysis ticks of a clean canary and how it was derived."""
     if skip:
         return 0, "skipAnalysis"
-    if analysis.get("stepWeights"):
-        weights = list(analysis["stepWeights"])
+    weights = sequence(analysis, "stepWeights")
+    if weights:
         return len(weights), f"{len(weights)} stepWeights"
-    if analysis.get("iterations"):
-        return int(analysis["iterations"]), f"{analysis['iterations']} iterations"
+    iterations = analysis.get("iterations")
+    if isinstance(iterations, int) and iterations > 0:
+        return iterations, f"{iterations} iterations"
     step, maximum = analysis.get("stepWeight"), analysis.get("maxWeight", 50)
-    if step:
+    if not isinstance(maximum, (int, float)):
+        maximum = 50
+    if isinstance(step, (int, float)) and step > 0:
         steps = math.ceil(float(maximum) / float(step))
         return steps, f"{steps} steps (maxWeight {maximum} / stepWeight {step})"
     return 0, "no analysis steps"
@@ -83,6 +93,22 @@ def _longest(objects: list[KubeObject]) -> Optional[KubeObject]:
     return max(timed, key=lambda o: _interval(o) or 0.0) if timed else None
 
 
+def dependency_depth(view: StackView, applied_by: str) -> int:
+    """Length of the longest dependsOn chain below the Flux Kustomization `namespace/name`."""
+    by_name = {f"{k.namespace}/{k.name}": k for k in view.flux_kustomizations()}
+
+    def depth(key: str, seen: frozenset[str]) -> int:
+        kustomization = by_name.get(key)
+        if kustomization is None or key in seen:
+            return 0
+        below = [depth(f"{mapping(d).get('namespace') or kustomization.namespace}/{mapping(d).get('name')}",
+                       seen | {key})
+                 for d in sequence(kustomization.spec, "dependsOn")]
+        return 1 + max(below) if below else 0
+
+    return depth(applied_by, frozenset())
+
+
 def budget_lines(view: StackView) -> list[str]:
     """The --budget lines of one stack."""
     from ..config import GIT_SYNC_INTERVAL_SECONDS
@@ -94,7 +120,7 @@ def budget_lines(view: StackView) -> list[str]:
     if not canaries:
         return ["  budget: no Canary in the tree"]
     for canary in canaries:
-        analysis = canary.spec.get("analysis") or {}
+        analysis = mapping(canary.spec, "analysis")
         interval = parse_duration(analysis.get("interval")) or DEFAULT_ANALYSIS_INTERVAL
         where = f"{canary.namespace}/{canary.name}"
         if repository is not None and automation is not None:
@@ -103,8 +129,12 @@ def budget_lines(view: StackView) -> list[str]:
                 (_interval(automation) or 0.0,
                  f"ImageUpdateAutomation {automation.namespace}/{automation.name} interval"),
                 (float(GIT_SYNC_INTERVAL_SECONDS), "GitRepository flux-system interval"),
-                (interval, f"Canary {where} analysis.interval"),
             ]
+            levels = dependency_depth(view, canary.applied_by)
+            if levels:
+                parts.append((levels * REQUEUE_DEPENDENCY_SECONDS,
+                              f"{levels} x dependency requeue of Kustomization {canary.applied_by}"))
+            parts.append((interval, f"Canary {where} analysis.interval"))
             total = sum(seconds for seconds, _ in parts)
             detail = " + ".join(f"{label} {format_duration(seconds)}" for seconds, label in parts)
             lines.append(f"  budget: new image -> canary {where} starts: at most {format_duration(total)} "

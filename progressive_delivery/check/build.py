@@ -24,11 +24,11 @@ from typing import Any, Optional, Sequence
 
 import yaml
 
+from .access import YAML_LOADER, mapping
 from .model import InputError
 from .tree import KUSTOMIZATION_FILES, SourceTree
 
 ORIGIN = "config.kubernetes.io/origin"
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 BUILD_TIMEOUT_SECONDS = 60
 
 
@@ -59,7 +59,7 @@ def flux_options(spec: dict[str, Any]) -> str:
             options[key] = spec[key]
     if spec.get("patches"):
         options["patches"] = spec["patches"]
-    common = spec.get("commonMetadata") or {}
+    common = mapping(spec, "commonMetadata")
     if common.get("labels"):
         options["labels"] = [{"pairs": common["labels"], "includeSelectors": False}]
     if common.get("annotations"):
@@ -164,11 +164,10 @@ class Builder:
     def _document(self, text: str, overlay_dir: Path) -> BuiltDocument:
         origin = None
         try:
-            body = yaml.load(text, Loader=_LOADER) or {}
+            body = yaml.load(text, Loader=YAML_LOADER) or {}
         except yaml.YAMLError:
             body = {}
-        annotation = ((body.get("metadata") or {}).get("annotations") or {}).get(ORIGIN) if isinstance(
-            body, dict) else None
+        annotation = mapping(body, "metadata", "annotations").get(ORIGIN)
         if annotation:
             data = yaml.safe_load(annotation) or {}
             source = data.get("path") or data.get("configuredIn")
@@ -181,12 +180,24 @@ class Builder:
         return BuiltDocument(text=text, origin=origin)
 
 
+_KLOG_PREFIX = re.compile(r"^[EWIF]\d{4} [\d:.]+\s+\d+ [\w.-]+:\d+\] ", re.MULTILINE)
+
+
 def _kustomize_error(stderr: str, overlay_dir: Path, root: Path) -> str:
-    """kustomize's error without log prefixes and temporary paths."""
-    text = " ".join(stderr.split())
-    match = re.search(r'err="(.*)"$', text)
-    if match:
-        text = match.group(1).replace('\\"', '"')
+    """kustomize's error without klog prefixes and temporary paths.
+
+    kubectl logs the error as `... "command failed" err="<one line>"`, or, for a multi-line error,
+    as `err=<` followed by tab-indented lines and a closing ` >` line.
+    """
+    multi = re.search(r'err=<\n(?P<body>.*?)\n\s*>\s*$', stderr, re.DOTALL)
+    if multi:
+        text = " ".join(multi.group("body").split())
+    else:
+        text = " ".join(_KLOG_PREFIX.sub("", stderr).split())
+        match = re.search(r'err="(.*)"$', text)
+        if match:
+            text = match.group(1).replace('\\"', '"')
+        text = re.sub(r'^"command failed" ', "", text)
     text = re.sub(r"(\.\./)+[^ ']*?" + re.escape(root.name) + "/", "", text)
     return text.replace(str(overlay_dir), "<overlay>").replace(str(root) + "/", "")
 

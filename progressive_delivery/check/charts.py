@@ -10,8 +10,9 @@ checks then do not guess).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, Iterable, Optional
 
+from .access import mapping, mappings, text
 from .model import KubeObject
 
 
@@ -28,15 +29,20 @@ class Service:
 def release_name(release: KubeObject) -> str:
     """Helm release name Flux uses: spec.releaseName, else `[<targetNamespace>-]<name>`."""
     spec = release.spec
-    if spec.get("releaseName"):
-        return str(spec["releaseName"])
-    if spec.get("targetNamespace"):
-        return f"{spec['targetNamespace']}-{release.name}"[:53]
+    if text(spec, "releaseName"):
+        return text(spec, "releaseName")
+    if text(spec, "targetNamespace"):
+        return f"{text(spec, 'targetNamespace')}-{release.name}"[:53]
     return release.name
 
 
 def release_namespace(release: KubeObject) -> str:
-    return str(release.spec.get("targetNamespace") or release.namespace)
+    return text(release.spec, "targetNamespace", default=release.namespace)
+
+
+def oci_urls(repositories: Iterable[KubeObject]) -> dict[tuple[str, str], str]:
+    """spec.url of OCIRepositories by (namespace, name)."""
+    return {(o.namespace, o.name): text(o.spec, "url") for o in repositories}
 
 
 def values(release: KubeObject) -> dict[str, Any]:
@@ -46,11 +52,11 @@ def values(release: KubeObject) -> dict[str, Any]:
 
 def chart_name(release: KubeObject, oci_urls: dict[tuple[str, str], str]) -> str:
     """Name of the chart a HelmRelease installs (chart.spec.chart, or the OCI artifact name)."""
-    chart = ((release.spec.get("chart") or {}).get("spec") or {}).get("chart")
+    chart = text(release.spec, "chart", "spec", "chart")
     if chart:
-        return str(chart).rstrip("/").rsplit("/", 1)[-1]
-    ref = release.spec.get("chartRef") or {}
-    url = oci_urls.get((str(ref.get("namespace") or release.namespace), str(ref.get("name", ""))), "")
+        return chart.rstrip("/").rsplit("/", 1)[-1]
+    ref = mapping(release.spec, "chartRef")
+    url = oci_urls.get((text(ref, "namespace", default=release.namespace), text(ref, "name")), "")
     return url.rstrip("/").rsplit("/", 1)[-1]
 
 
@@ -79,7 +85,7 @@ def gateway_name(release: KubeObject) -> str:
 def gateway_pod_labels(release: KubeObject) -> dict[str, str]:
     """Pod labels the istio gateway chart sets: app/istio (unless `labels` overrides them) and `labels`."""
     vals = values(release)
-    labels = {str(k): str(v) for k, v in (vals.get("labels") or {}).items()}
+    labels = {str(k): str(v) for k, v in mapping(vals, "labels").items()}
     name = gateway_name(release)
     labels.setdefault("app", name)
     labels.setdefault("istio", name[len("istio-"):] if name.startswith("istio-") else name)
@@ -95,12 +101,12 @@ def chart_services(release: KubeObject, chart: str) -> Optional[list[Service]]:
     namespace = release_namespace(release)
     origin = f"HelmRelease {release.namespace}/{release.name}"
     if chart == "gateway":
-        ports = [p.get("port") for p in _get(vals, "service", "ports", default=[]) if isinstance(p, dict)]
+        ports = [p.get("port") for p in mappings(vals, "service", "ports") if isinstance(p.get("port"), int)]
         if not ports:
             ports = [15021, 80, 443]
         if _get(vals, "service", "type") == "None":
             return []
-        return [Service(gateway_name(release), namespace, tuple(int(p) for p in ports if p), origin)]
+        return [Service(gateway_name(release), namespace, tuple(ports), origin)]
     if chart == "istiod":
         revision = vals.get("revision") or ""
         return [Service("istiod" + (f"-{revision}" if revision else ""), namespace, (15010, 15012, 443, 15014),
@@ -112,13 +118,11 @@ def chart_services(release: KubeObject, chart: str) -> Optional[list[Service]]:
             return [Service(f"{fullname(name, chart, vals)}-prometheus", namespace, (9090,), origin)]
         return []
     if chart == "loadtester":
-        return [Service(fullname(name, chart, vals), namespace, (int(_get(vals, "service", "port", default=80)),),
-                        origin)]
+        return [Service(fullname(name, chart, vals), namespace, _port(vals, "service", "port"), origin)]
     if chart == "grafana":
-        return [Service(fullname(name, chart, vals), namespace, (int(_get(vals, "service", "port", default=80)),),
-                        origin)]
+        return [Service(fullname(name, chart, vals), namespace, _port(vals, "service", "port"), origin)]
     if chart == "prometheus":
-        server = _get(vals, "server", default={}) or {}
+        server = mapping(vals, "server")
         if server.get("enabled", True) is False:
             return []
         component = str(server.get("name") or "server")
@@ -127,6 +131,11 @@ def chart_services(release: KubeObject, chart: str) -> Optional[list[Service]]:
         else:
             base = str(vals.get("nameOverride") or chart)
             service = f"{name}-{component}" if base in name else f"{name}-{base}-{component}"
-        port = int(_get(server, "service", "servicePort", default=80))
-        return [Service(service[:63].rstrip("-"), namespace, (port,), origin)]
+        return [Service(service[:63].rstrip("-"), namespace, _port(server, "service", "servicePort"), origin)]
     return None
+
+
+def _port(vals: dict[str, Any], *path: str) -> tuple[int, ...]:
+    """A chart's service port value (default 80); () when it is not a number, so no port is assumed."""
+    port = _get(vals, *path, default=80)
+    return (port,) if isinstance(port, int) else ()

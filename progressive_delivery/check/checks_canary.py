@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from .charts import chart_name, values
+from .access import mapping, mappings, sequence, text
+from .charts import chart_name, oci_urls, values
 from .checks_mesh import gateway_reference
 from .model import Findings, KubeObject
 from .network import Services
@@ -12,8 +13,8 @@ from .view import StackView, containers, pod_template
 
 
 def _target(view: StackView, canary: KubeObject, out: Findings) -> Optional[KubeObject]:
-    ref = canary.spec.get("targetRef") or {}
-    kind, name = str(ref.get("kind", "")), str(ref.get("name", ""))
+    ref = mapping(canary.spec, "targetRef")
+    kind, name = text(ref, "kind"), text(ref, "name")
     target = view.get(kind, canary.namespace, name)
     if target is None:
         candidates = ", ".join(o.name for o in view.of_kind(kind) if o.namespace == canary.namespace) or "none"
@@ -25,12 +26,11 @@ def _target(view: StackView, canary: KubeObject, out: Findings) -> Optional[Kube
 def _container_ports(target: KubeObject) -> tuple[set[int], set[str]]:
     numbers, names = set(), set()
     for container in containers(pod_template(target) or {}):
-        for port in container.get("ports") or []:
-            if isinstance(port, dict):
-                if isinstance(port.get("containerPort"), int):
-                    numbers.add(port["containerPort"])
-                if port.get("name"):
-                    names.add(str(port["name"]))
+        for port in mappings(container, "ports"):
+            if isinstance(port.get("containerPort"), int):
+                numbers.add(port["containerPort"])
+            if text(port, "name"):
+                names.add(text(port, "name"))
     return numbers, names
 
 
@@ -42,7 +42,7 @@ def check_canary(view: StackView, services: Services, canary: KubeObject, out: F
             out.add(target, f"sets spec.replicas but Canary {canary.namespace}/{canary.name} manages it "
                             "(Flagger scales the primary, and Flux would reset the replicas on every sync); "
                             "remove spec.replicas")
-        service = spec.get("service") or {}
+        service = mapping(spec, "service")
         port = service.get("targetPort", service.get("port"))
         numbers, names = _container_ports(target)
         if isinstance(port, int) and numbers and port not in numbers:
@@ -54,63 +54,65 @@ def check_canary(view: StackView, services: Services, canary: KubeObject, out: F
                             f"{target.namespace}/{target.name}; fix the port name")
     auto = spec.get("autoscalerRef")
     if isinstance(auto, dict):
-        kind, name = str(auto.get("kind", "")), str(auto.get("name", ""))
+        kind, name = text(auto, "kind"), text(auto, "name")
         hpa = view.get(kind, canary.namespace, name)
         if hpa is None:
             out.add(canary, f"autoscalerRef {kind} {canary.namespace}/{name} is not in the tree; fix the name")
         elif target is not None:
-            scale = hpa.spec.get("scaleTargetRef") or {}
+            scale = mapping(hpa.spec, "scaleTargetRef")
             if (scale.get("kind"), scale.get("name")) != (target.kind, target.name):
                 out.add(canary, f"autoscalerRef {kind} {name} scales {scale.get('kind')}/{scale.get('name')}, "
                                 f"not the Canary target {target.kind}/{target.name}; point it at the target")
-    for ref in (spec.get("service") or {}).get("gateways") or []:
+    for ref in sequence(spec, "service", "gateways"):
         gateway_reference(view, canary, str(ref), "service.gateways", out)
-    analysis = spec.get("analysis") or {}
-    for metric in analysis.get("metrics") or []:
-        ref = (metric or {}).get("templateRef")
+    analysis = mapping(spec, "analysis")
+    for metric in mappings(analysis, "metrics"):
+        ref = metric.get("templateRef")
         if isinstance(ref, dict):
-            namespace = str(ref.get("namespace") or canary.namespace)
-            if view.get("MetricTemplate", namespace, str(ref.get("name", ""))) is None:
+            namespace = text(ref, "namespace", default=canary.namespace)
+            if view.get("MetricTemplate", namespace, text(ref, "name")) is None:
                 out.add(canary, f"metric '{metric.get('name')}' templateRef names MetricTemplate "
                                 f"{namespace}/{ref.get('name')}, which is not in the tree; fix the name or namespace")
-    for hook in analysis.get("webhooks") or []:
-        url = (hook or {}).get("url")
+    for hook in mappings(analysis, "webhooks"):
+        url = text(hook, "url")
         if url:
-            problem = services.check_url(str(url), f"webhook '{hook.get('name')}' url")
+            problem = services.check_url(url, f"webhook '{hook.get('name')}' url")
             if problem:
                 out.add(canary, problem)
-    for alert in analysis.get("alerts") or []:
-        ref = (alert or {}).get("providerRef") or {}
-        if ref.get("name"):
-            namespace = str(ref.get("namespace") or canary.namespace)
-            if view.get("AlertProvider", namespace, str(ref["name"])) is None:
-                out.add(canary, f"alert providerRef AlertProvider {namespace}/{ref['name']} is not in the tree")
+    for alert in mappings(analysis, "alerts"):
+        name = text(alert, "providerRef", "name")
+        if name:
+            namespace = text(alert, "providerRef", "namespace", default=canary.namespace)
+            if view.get("AlertProvider", namespace, name) is None:
+                out.add(canary, f"alert providerRef AlertProvider {namespace}/{name} is not in the tree")
 
 
 def check_metric_templates(view: StackView, services: Services, out: Findings) -> None:
-    for template in view.of_kind("MetricTemplate"):
-        provider = template.spec.get("provider") or {}
-        address = provider.get("address")
+    for template in view.subjects("MetricTemplate"):
+        provider = mapping(template.spec, "provider")
+        address = text(provider, "address")
         if address and provider.get("type") in (None, "prometheus"):
-            problem = services.check_url(str(address), "provider address")
+            problem = services.check_url(address, "provider address")
             if problem:
                 out.add(template, problem)
 
 
 def flagger_releases(view: StackView) -> list[KubeObject]:
-    oci = {(o.namespace, o.name): str(o.spec.get("url", "")) for o in view.of_kind("OCIRepository")}
+    oci = oci_urls(view.of_kind("OCIRepository"))
     return [r for r in view.of_kind("HelmRelease") if chart_name(r, oci) == "flagger"]
 
 
 def check_flagger(view: StackView, services: Services, out: Findings) -> None:
     for release in flagger_releases(view):
+        if view.is_invalid(release):
+            continue
         vals: dict[str, Any] = values(release)
-        server = vals.get("metricsServer")
+        server = text(vals, "metricsServer")
         if server:
-            problem = services.check_url(str(server), "values.metricsServer")
+            problem = services.check_url(server, "values.metricsServer")
             if problem:
                 out.add(release, problem)
-        elif not (vals.get("prometheus") or {}).get("install"):
+        elif not mapping(vals, "prometheus").get("install"):
             out.add(release, "values.metricsServer is not set and prometheus.install is off; Flagger's default "
                              "http://prometheus:9090 does not exist here; set metricsServer to the tree's Prometheus")
         mesh = vals.get("meshProvider")
@@ -118,8 +120,6 @@ def check_flagger(view: StackView, services: Services, out: Findings) -> None:
             out.add(release, f"values.meshProvider is '{mesh}' but the Canaries rely on Istio; set it to istio")
 
 
-def run(view: StackView, services: Services, out: Findings) -> None:
-    for canary in view.of_kind("Canary"):
+def check_canaries(view: StackView, services: Services, out: Findings) -> None:
+    for canary in view.subjects("Canary"):
         check_canary(view, services, canary, out)
-    check_metric_templates(view, services, out)
-    check_flagger(view, services, out)

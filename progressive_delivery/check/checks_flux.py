@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Callable, Iterable, Optional
 
+from .access import mapping, mappings, text
 from .model import Findings, KubeObject
 from .tree import normalise
 from .view import StackView
@@ -15,9 +16,9 @@ KUSTOMIZATION_SOURCE_KINDS = ("GitRepository", "OCIRepository", "Bucket", "Exter
 
 def _dependency_names(obj: KubeObject) -> list[tuple[str, str]]:
     result = []
-    for dep in obj.spec.get("dependsOn") or []:
-        if isinstance(dep, dict) and dep.get("name"):
-            result.append((str(dep.get("namespace") or obj.namespace), str(dep["name"])))
+    for dep in mappings(obj.spec, "dependsOn"):
+        if text(dep, "name"):
+            result.append((text(dep, "namespace", default=obj.namespace), text(dep, "name")))
     return result
 
 
@@ -53,8 +54,8 @@ def _cycles(nodes: dict[tuple[str, str], KubeObject],
 
 def _source(view: StackView, owner: KubeObject, ref: dict, allowed: tuple[str, ...], field: str,
             out: Findings) -> Optional[KubeObject]:
-    kind, name = str(ref.get("kind", "")), str(ref.get("name", ""))
-    namespace = str(ref.get("namespace") or owner.namespace)
+    kind, name = text(ref, "kind"), text(ref, "name")
+    namespace = text(ref, "namespace", default=owner.namespace)
     if kind not in allowed:
         out.add(owner, f"{field}.kind '{kind}' is not one of {', '.join(allowed)}; fix the kind")
         return None
@@ -68,16 +69,16 @@ def _source(view: StackView, owner: KubeObject, ref: dict, allowed: tuple[str, .
 def check_kustomizations(view: StackView, out: Findings) -> None:
     nodes = {(k.namespace, k.name): k for k in view.flux_kustomizations()}
     for key, kustomization in sorted(nodes.items()):
-        if kustomization.applied_by == "program":
+        if kustomization.applied_by == "program" or view.is_invalid(kustomization):
             continue
         spec = kustomization.spec
-        source = _source(view, kustomization, spec.get("sourceRef") or {}, KUSTOMIZATION_SOURCE_KINDS,
+        source = _source(view, kustomization, mapping(spec, "sourceRef"), KUSTOMIZATION_SOURCE_KINDS,
                          "sourceRef", out)
         if source is not None and (source.namespace, source.name) != ("flux-system", "flux-system"):
             out.add(kustomization, f"sourceRef {source.kind} {source.namespace}/{source.name} is not the "
                                    "repository this tree is published to (GitRepository flux-system/flux-system); "
                                    "its content cannot be checked here")
-        path = str(spec.get("path") or ".")
+        path = text(spec, "path", default=".")
         rel = normalise(path)
         if rel.startswith("..") or not (view.tree.root / rel).is_dir():
             out.add(kustomization, f"path '{path}' does not exist in the tree; paths are relative to the "
@@ -87,17 +88,17 @@ def check_kustomizations(view: StackView, out: Findings) -> None:
                 known = ", ".join(f"{ns}/{n}" for ns, n in sorted(nodes))
                 out.add(kustomization, f"dependsOn {dep[0]}/{dep[1]} is not a Flux Kustomization of this stack "
                                        f"(known: {known}); fix the name")
-        target = spec.get("targetNamespace")
-        if target and not view.namespace_exists(str(target)):
+        target = text(spec, "targetNamespace")
+        if target and not view.namespace_exists(target):
             out.add(kustomization, f"targetNamespace '{target}' is not created by the tree or the program; "
                                    "add the Namespace or fix the name")
-        for check in spec.get("healthChecks") or []:
-            if isinstance(check, dict) and check.get("kind") and check.get("name"):
-                namespace = str(check.get("namespace") or kustomization.namespace)
-                if view.get(str(check["kind"]), namespace, str(check["name"])) is None and check["kind"] not in (
-                        "HelmChart",):
-                    out.add(kustomization, f"healthChecks entry {check['kind']} {namespace}/{check['name']} "
-                                           "is not in the tree; fix the entry")
+        for check in mappings(spec, "healthChecks"):
+            kind, name = text(check, "kind"), text(check, "name")
+            if kind and name and kind != "HelmChart":
+                namespace = text(check, "namespace", default=kustomization.namespace)
+                if view.get(kind, namespace, name) is None:
+                    out.add(kustomization, f"healthChecks entry {kind} {namespace}/{name} is not in the tree; "
+                                           "fix the entry")
     for cycle in _cycles(nodes, _dependency_names):
         first = nodes[cycle[0]]
         chain = " -> ".join(f"{ns}/{n}" for ns, n in cycle + [cycle[0]])
@@ -108,10 +109,12 @@ def check_kustomizations(view: StackView, out: Findings) -> None:
 def check_helm_releases(view: StackView, out: Findings) -> None:
     nodes = {(r.namespace, r.name): r for r in view.of_kind("HelmRelease")}
     for key, release in sorted(nodes.items()):
+        if view.is_invalid(release):
+            continue
         spec = release.spec
-        chart_spec = (spec.get("chart") or {}).get("spec")
+        chart_spec = mapping(spec, "chart").get("spec")
         if isinstance(chart_spec, dict):
-            _source(view, release, chart_spec.get("sourceRef") or {}, CHART_SOURCE_KINDS,
+            _source(view, release, mapping(chart_spec, "sourceRef"), CHART_SOURCE_KINDS,
                     "chart.spec.sourceRef", out)
         elif isinstance(spec.get("chartRef"), dict):
             _source(view, release, spec["chartRef"], CHART_REF_KINDS, "chartRef", out)
@@ -122,21 +125,21 @@ def check_helm_releases(view: StackView, out: Findings) -> None:
                 known = ", ".join(f"{ns}/{n}" for ns, n in sorted(nodes))
                 out.add(release, f"dependsOn {dep[0]}/{dep[1]} is not a HelmRelease of this stack "
                                  f"(known: {known}); fix the name")
-        for item in spec.get("valuesFrom") or []:
-            if not isinstance(item, dict) or item.get("optional"):
+        for item in mappings(spec, "valuesFrom"):
+            if item.get("optional"):
                 continue
-            kind, name = str(item.get("kind", "")), str(item.get("name", ""))
+            kind, name = text(item, "kind"), text(item, "name")
             if view.get(kind, release.namespace, name) is None:
                 out.add(release, f"valuesFrom {kind} {release.namespace}/{name} is created neither by the tree "
                                  "nor by the program; fix the name (the program creates Secret "
                                  "flux-system/grafana-admin) or mark it optional")
-        target = spec.get("targetNamespace")
-        create = ((spec.get("install") or {}).get("createNamespace")) is True
-        if target and not create and not view.namespace_exists(str(target)):
+        target = text(spec, "targetNamespace")
+        create = mapping(spec, "install").get("createNamespace") is True
+        if target and not create and not view.namespace_exists(target):
             out.add(release, f"targetNamespace '{target}' does not exist; add the Namespace to the tree or set "
                              "install.createNamespace: true")
-        storage = spec.get("storageNamespace")
-        if storage and not view.namespace_exists(str(storage)):
+        storage = text(spec, "storageNamespace")
+        if storage and not view.namespace_exists(storage):
             out.add(release, f"storageNamespace '{storage}' does not exist; add the Namespace or drop the field")
     for cycle in _cycles(nodes, _dependency_names):
         chain = " -> ".join(f"{ns}/{n}" for ns, n in cycle + [cycle[0]])
@@ -144,16 +147,9 @@ def check_helm_releases(view: StackView, out: Findings) -> None:
 
 
 def check_sources(view: StackView, out: Findings) -> None:
-    for source in view.tree_objects("GitRepository", "HelmRepository", "OCIRepository", "Bucket"):
+    for source in view.tree_subjects("GitRepository", "HelmRepository", "OCIRepository", "Bucket"):
         for field in ("secretRef", "certSecretRef", "proxySecretRef"):
-            ref = source.spec.get(field)
-            if isinstance(ref, dict) and ref.get("name") and view.get("Secret", source.namespace,
-                                                                     str(ref["name"])) is None:
-                out.add(source, f"{field} names Secret {source.namespace}/{ref['name']}, which neither the tree "
+            name = text(source.spec, field, "name")
+            if name and view.get("Secret", source.namespace, name) is None:
+                out.add(source, f"{field} names Secret {source.namespace}/{name}, which neither the tree "
                                 "nor the program creates; fix the name")
-
-
-def run(view: StackView, out: Findings) -> None:
-    check_kustomizations(view, out)
-    check_helm_releases(view, out)
-    check_sources(view, out)

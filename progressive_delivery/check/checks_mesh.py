@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from .charts import chart_name, gateway_pod_labels, release_namespace
+from .access import mapping, mappings, sequence, text
+from .charts import chart_name, gateway_pod_labels, oci_urls, release_namespace
 from .model import Findings, KubeObject
 from .network import Services
 from .view import StackView, pod_template
@@ -13,25 +14,24 @@ REVISION_LABEL = "istio.io/rev"
 
 def gateway_workloads(view: StackView) -> list[tuple[str, dict[str, str]]]:
     """(description, pod labels) of every gateway the tree installs: gateway chart releases and workloads."""
-    oci = {(o.namespace, o.name): str(o.spec.get("url", "")) for o in view.of_kind("OCIRepository")}
+    oci = oci_urls(view.of_kind("OCIRepository"))
     found = []
     for release in view.of_kind("HelmRelease"):
         if chart_name(release, oci) == "gateway":
             found.append((f"HelmRelease {release.namespace}/{release.name} (in {release_namespace(release)})",
                           gateway_pod_labels(release)))
     for workload in view.tree_objects("Deployment", "DaemonSet"):
-        template = pod_template(workload) or {}
-        labels = (template.get("metadata") or {}).get("labels") or {}
+        labels = mapping(pod_template(workload), "metadata", "labels")
         found.append((f"{workload.kind} {workload.namespace}/{workload.name}", {k: str(v) for k, v in labels.items()}))
     return found
 
 
 def check_gateways(view: StackView, out: Findings) -> None:
     workloads = gateway_workloads(view)
-    for gateway in view.of_kind("Gateway"):
+    for gateway in view.subjects("Gateway"):
         if gateway.group != "networking.istio.io":
             continue
-        selector = {str(k): str(v) for k, v in (gateway.spec.get("selector") or {}).items()}
+        selector = {str(k): str(v) for k, v in mapping(gateway.spec, "selector").items()}
         if not selector:
             continue
         if any(all(labels.get(k) == v for k, v in selector.items()) for _, labels in workloads):
@@ -45,7 +45,7 @@ def check_gateways(view: StackView, out: Findings) -> None:
 
 
 def check_injection(view: StackView, out: Findings) -> None:
-    namespaces = sorted({c.namespace for c in view.of_kind("Canary") if c.namespace})
+    namespaces = sorted({c.namespace for c in view.subjects("Canary") if c.namespace})
     for name in namespaces:
         namespace = view.get("Namespace", "", name)
         if namespace is None:
@@ -58,21 +58,21 @@ def check_injection(view: StackView, out: Findings) -> None:
 
 
 def check_virtual_services(view: StackView, services: Services, out: Findings) -> None:
-    for virtual in view.tree_objects("VirtualService"):
-        for ref in virtual.spec.get("gateways") or []:
+    for virtual in view.tree_subjects("VirtualService"):
+        for ref in sequence(virtual.spec, "gateways"):
             _check_gateway_ref(view, virtual, str(ref), "gateways", out)
         for protocol in ("http", "tcp", "tls"):
-            for rule in virtual.spec.get(protocol) or []:
-                for route in (rule or {}).get("route") or []:
-                    destination = (route or {}).get("destination") or {}
-                    host = str(destination.get("host") or "")
+            for rule in mappings(virtual.spec, protocol):
+                for route in mappings(rule, "route"):
+                    destination = mapping(route, "destination")
+                    host = text(destination, "host")
                     labels = host.split(".")
                     if not host or "*" in host or (len(labels) > 2 and labels[2:] not in (["svc"], [
                             "svc", "cluster", "local"])):
                         continue
                     if len(labels) == 1:
                         host = f"{host}.{virtual.namespace}"
-                    port = (destination.get("port") or {}).get("number")
+                    port = mapping(destination, "port").get("number")
                     problem = services.check_host(host, port if isinstance(port, int) else None,
                                                   f"{protocol} route destination")
                     if problem:
@@ -86,18 +86,12 @@ def _check_gateway_ref(view: StackView, owner: KubeObject, ref: str, field: str,
         return
     namespace, slash, name = ref.rpartition("/")
     if not slash and "." in name:
-        name, namespace = name.split(".")[:2]
+        name, namespace = name.split(".", 2)[:2]
     namespace = namespace or owner.namespace
     if view.get("Gateway", namespace, name) is None:
         known = ", ".join(f"{g.namespace}/{g.name}" for g in view.of_kind("Gateway")) or "none"
         out.add(owner, f"{field} entry '{ref}' names Gateway {namespace}/{name}, which is not in the tree "
                        f"(Gateways: {known}); use <namespace>/<name>")
-
-
-def run(view: StackView, services: Services, out: Findings) -> None:
-    check_gateways(view, out)
-    check_injection(view, out)
-    check_virtual_services(view, services, out)
 
 
 gateway_reference = _check_gateway_ref

@@ -38,10 +38,3 @@ def run(args: argparse.Namespace) -> int:
     print(report.format(budget=args.budget))
     return 0 if report.ok else 1
 
-
-def main(argv: list[str] | None = None) -> int:
-    """Run the check command on its own (the project CLI dispatches to `run` as well)."""
-    parser = argparse.ArgumentParser(prog="python -m progressive_delivery")
-    register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["check", *(argv or [])])
-    return int(args.handler(args))

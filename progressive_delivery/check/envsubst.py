@@ -62,8 +62,15 @@ class _Parser:
                 out.append("$")
                 self.pos += 2
             elif char == "$" and self.peek(1) == "{":
+                start = self.pos
                 self.pos += 2
-                out.append(self.expression())
+                if not top:
+                    out.append(self.expression())
+                    continue
+                try:
+                    out.append(self.expression())
+                except SubstitutionError as error:
+                    raise self.located(error, start) from None
             elif not top and char == "\\" and self.peek(1) in ("/", "\\"):
                 out.append(self.peek(1))
                 self.pos += 2
@@ -73,6 +80,14 @@ class _Parser:
                 out.append(char)
                 self.pos += 1
         return "".join(out)
+
+    def located(self, error: SubstitutionError, start: int) -> SubstitutionError:
+        """The error of the top-level expression at `start`, quoting the expression as written."""
+        line = self.text[start:].split("\n", 1)[0]
+        shown = line if len(line) <= 60 else line[:57] + "..."
+        if "}" not in line:
+            return SubstitutionError(f"unclosed ${{ in '{shown}' (no '}}' on that line)")
+        return SubstitutionError(f"{error} in '{shown}'")
 
     def expect_close(self) -> None:
         if self.peek() != "}":

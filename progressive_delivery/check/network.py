@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Optional
 from urllib.parse import urlsplit
 
-from .charts import Service, chart_name, chart_services
+from .access import mapping, mappings, text
+from .charts import Service, chart_name, chart_services, oci_urls
 from .view import StackView
 
 _SUFFIXES = ([], ["svc"], ["svc", "cluster", "local"])
@@ -14,25 +15,27 @@ _SUFFIXES = ([], ["svc"], ["svc", "cluster", "local"])
 class Services:
     """Services of the tree, of the charts it installs, and those Flagger generates for Canaries."""
 
-    def __init__(self, view: StackView):
+    def __init__(self, view: Optional[StackView] = None):
+        """The Services of a stack (none without a view)."""
         self.by_key: dict[tuple[str, str], Service] = {}
         self.opaque_namespaces: set[str] = set()   # namespaces where a chart this checker does not know installs
+        if view is None:
+            return
         for svc in view.of_kind("Service"):
-            ports = tuple(int(p["port"]) for p in svc.spec.get("ports") or []
-                          if isinstance(p, dict) and isinstance(p.get("port"), int))
+            ports = tuple(p["port"] for p in mappings(svc.spec, "ports") if isinstance(p.get("port"), int))
             self._add(Service(svc.name, svc.namespace, ports, svc.path))
-        oci = {(o.namespace, o.name): str(o.spec.get("url", "")) for o in view.of_kind("OCIRepository")}
+        oci = oci_urls(view.of_kind("OCIRepository"))
         for release in view.of_kind("HelmRelease"):
             chart = chart_name(release, oci)
             rendered = chart_services(release, chart)
             if rendered is None:
-                self.opaque_namespaces.add(str(release.spec.get("targetNamespace") or release.namespace))
+                self.opaque_namespaces.add(text(release.spec, "targetNamespace", default=release.namespace))
                 continue
             for service in rendered:
                 self._add(service)
         for canary in view.of_kind("Canary"):
-            service = canary.spec.get("service") or {}
-            name = service.get("name") or (canary.spec.get("targetRef") or {}).get("name")
+            service = mapping(canary.spec, "service")
+            name = text(service, "name") or text(canary.spec, "targetRef", "name")
             port = service.get("port")
             if name and isinstance(port, int):
                 for suffix in ("", "-primary", "-canary"):
@@ -69,11 +72,16 @@ class Services:
 
     def check_url(self, url: str, what: str) -> Optional[str]:
         """None when an http(s) URL points at a known Service and port."""
-        parts = urlsplit(url if "://" in url else f"http://{url}")
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            return f"{what} '{url}' is not an http(s) URL; use http://<service>.<namespace>[:port]/..."
+        usage = "use http://<service>.<namespace>[:port]/..."
+        try:
+            parts = urlsplit(url if "://" in url else f"http://{url}")
+            hostname = parts.hostname
+        except ValueError as error:
+            return f"{what} '{url}' is not a valid URL ({error}); {usage}"
+        if parts.scheme not in ("http", "https") or not hostname:
+            return f"{what} '{url}' is not an http(s) URL; {usage}"
         try:
             port = parts.port or (443 if parts.scheme == "https" else 80)
         except ValueError:
-            return f"{what} '{url}' has an invalid port"
-        return self.check_host(parts.hostname, port, what)
+            return f"{what} '{url}' has an invalid port; {usage}"
+        return self.check_host(hostname, port, what)

@@ -6,14 +6,16 @@ import base64
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 import yaml
 
 from . import checks_canary, checks_flux, checks_images, checks_mesh, checks_workloads
+from .access import YAML_LOADER, mapping, mappings, text
 from .budget import budget_lines
 from .build import Builder, BuildRequest, BuiltDocument, flux_options, strip_origin
 from .envsubst import SubstitutionError, invalid_names, substitute
+from .guard import guarded
 from .model import Findings, InputError, KubeObject, Report
 from .network import Services
 from .provided import PROGRAM, provided_objects
@@ -24,7 +26,6 @@ from .view import StackView
 CRDS_ENV = "PD_CRDS_DIR"
 DISABLED = "disabled"
 SUBSTITUTE_KEY = "kustomize.toolkit.fluxcd.io/substitute"
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def default_crds_dir(project_root: Path) -> tuple[Optional[Path], Optional[str]]:
@@ -44,6 +45,7 @@ class _Pending:
     kustomization: KubeObject
     request: BuildRequest
     variables: Optional[dict[str, str]]
+    quiet: bool = False        # postBuild is malformed (reported once): no per-object substitution findings
 
 
 @dataclass
@@ -97,7 +99,7 @@ def check_platform(platform_dir: Path, stacks: Optional[Sequence[str]] = None, c
             raise InputError(f"{cluster_dir}: missing in {platform_dir}; each stack needs a directory of Flux "
                              f"Kustomizations there (the program applies ./{cluster_dir})")
         view = StackView(stack=stack, values=settings.flux_substitutions(), branch=settings.repository.branch,
-                         tree=tree, validator=validator)
+                         tree=tree, validator=validator, app_version=settings.app_version)
         provided = provided_objects(view.values, view.branch, f"{GIT_SYNC_INTERVAL_SECONDS}s")
         for obj in provided:
             view.add(obj)
@@ -127,14 +129,12 @@ def check_platform(platform_dir: Path, stacks: Optional[Sequence[str]] = None, c
         for path in state.built_paths:
             view.reachable |= tree.reachable_files(path)
         _validate(state)
-        services = Services(view)
-        checks_flux.run(view, state.out)
-        checks_workloads.run(view, state.out)
-        checks_mesh.run(view, services, state.out)
-        checks_canary.run(view, services, state.out)
-        checks_images.run(view, state.out)
-        report.findings.extend(state.out.items)
-        report.budgets[view.stack] = budget_lines(view)
+        out = state.out
+        services = guarded(out, "Services", lambda: Services(view)) or Services()
+        for name, check in _checks(view, services, out):
+            guarded(out, name, check)
+        report.findings.extend(out.items)
+        report.budgets[view.stack] = guarded(out, "the --budget figures", lambda: budget_lines(view)) or []
     return report
 
 
@@ -145,19 +145,28 @@ def _schedule(state: _Stack, kustomization: KubeObject) -> None:
         return
     state.done.add(key)
     view, spec = state.view, kustomization.spec
-    ref = spec.get("sourceRef") or {}
+    ref = mapping(spec, "sourceRef")
     if (ref.get("kind"), ref.get("name"), ref.get("namespace") or kustomization.namespace) != (
             "GitRepository", "flux-system", "flux-system"):
         return
-    path = normalise(str(spec.get("path") or "."))
+    path = normalise(text(spec, "path", default="."))
     if path.startswith("..") or not (view.tree.root / path).is_dir():
         return
-    post = spec.get("postBuild") or {}
+    post = spec.get("postBuild")
     variables: Optional[dict[str, str]] = None
+    quiet = False
     if post:
         variables = {}
-        for item in post.get("substituteFrom") or []:
-            kind, name = str(item.get("kind", "")), str(item.get("name", ""))
+        shapes = _post_build_shape(post)
+        if shapes:
+            # Check the objects as if the intended settings were substituted, to report the cause only.
+            quiet = True
+            variables.update(view.values)
+            if not view.validator.crds.available:      # else the schema finding reports it already
+                state.out.add(kustomization, f"postBuild is malformed ({shapes}); write postBuild: "
+                                             "{substituteFrom: [{kind: ConfigMap, name: cluster-settings}]}")
+        for item in mappings(post, "substituteFrom"):
+            kind, name = text(item, "kind"), text(item, "name")
             source = view.get(kind, kustomization.namespace, name)
             if source is None:
                 if not item.get("optional"):
@@ -166,18 +175,32 @@ def _schedule(state: _Stack, kustomization: KubeObject) -> None:
                                                  "flux-system/cluster-settings); fix the name")
                 continue
             variables.update(_data(source))
-        variables.update({str(k): str(v).replace("\n", "") for k, v in (post.get("substitute") or {}).items()})
+        variables.update({str(k): str(v).replace("\n", "") for k, v in mapping(post, "substitute").items()})
         bad = invalid_names(variables)
         if bad:
             state.out.add(kustomization, f"post-build variable names {', '.join(bad)} are invalid (letters, digits "
                                          "and '_', not starting with a digit); Flux fails the whole substitution")
             variables = {k: v for k, v in variables.items() if k not in bad}
     requested_by = f"Kustomization {kustomization.namespace}/{kustomization.name} in {kustomization.path}"
-    state.pending.append(_Pending(kustomization, BuildRequest(path, flux_options(spec), requested_by), variables))
+    state.pending.append(_Pending(kustomization, BuildRequest(path, flux_options(spec), requested_by), variables,
+                                  quiet))
+
+
+def _post_build_shape(post: object) -> str:
+    """What is wrong with the shape of a postBuild field ("" when it is fine)."""
+    if not isinstance(post, dict):
+        return f"it is a {type(post).__name__}, not a mapping"
+    problems = []
+    sources = post.get("substituteFrom")
+    if sources is not None and (not isinstance(sources, list) or not all(isinstance(s, dict) for s in sources)):
+        problems.append("substituteFrom must be a list of {kind, name}")
+    if post.get("substitute") is not None and not isinstance(post.get("substitute"), dict):
+        problems.append("substitute must be a mapping of names to values")
+    return "; ".join(problems)
 
 
 def _data(source: KubeObject) -> dict[str, str]:
-    values = {str(k): str(v).replace("\n", "") for k, v in (source.body.get("data") or {}).items()}
+    values = {str(k): str(v).replace("\n", "") for k, v in mapping(source.body, "data").items()}
     if source.kind == "Secret":
         decoded = {}
         for key, value in values.items():
@@ -186,7 +209,7 @@ def _data(source: KubeObject) -> dict[str, str]:
             except (ValueError, UnicodeDecodeError):
                 decoded[key] = value
         values = decoded
-        values.update({str(k): str(v).replace("\n", "") for k, v in (source.body.get("stringData") or {}).items()})
+        values.update({str(k): str(v).replace("\n", "") for k, v in mapping(source.body, "stringData").items()})
     return values
 
 
@@ -199,15 +222,15 @@ def _apply(state: _Stack, item: _Pending, documents: list[BuiltDocument]) -> Non
         body = _parse(document.text)
         if not isinstance(body, dict):
             continue
-        meta = body.get("metadata") or {}
-        disabled = DISABLED in ((meta.get("labels") or {}).get(SUBSTITUTE_KEY),
-                                (meta.get("annotations") or {}).get(SUBSTITUTE_KEY))
+        meta = mapping(body, "metadata")
+        disabled = DISABLED in (mapping(meta, "labels").get(SUBSTITUTE_KEY),
+                                mapping(meta, "annotations").get(SUBSTITUTE_KEY))
         path = document.origin or view.tree.find_source(
-            str(body.get("kind")), str(meta.get("namespace") or ""), str(meta.get("name") or ""),
-            [item.request.path]) or item.request.path
+            text(body, "kind"), text(meta, "namespace"), text(meta, "name"), [item.request.path]) or item.request.path
         body = strip_origin(body)
         if not disabled:
-            body = _substitute(document.text, item.variables, KubeObject(body, path, applied_by), owner, out) or body
+            body = _substitute(document.text, item.variables, KubeObject(body, path, applied_by), owner,
+                               Findings(out.stack) if item.quiet else out) or body
         obj = KubeObject(strip_origin(body), path, applied_by)
         previous = view.add(obj)
         if previous is not None:
@@ -217,7 +240,7 @@ def _apply(state: _Stack, item: _Pending, documents: list[BuiltDocument]) -> Non
 
 def _parse(text: str):
     try:
-        return yaml.load(text, Loader=_LOADER)
+        return yaml.load(text, Loader=YAML_LOADER)
     except yaml.YAMLError:
         return None
 
@@ -229,7 +252,10 @@ def _substitute(text: str, variables: Optional[dict[str, str]], obj: KubeObject,
         result = substitute(text, variables or {})
     except SubstitutionError as error:
         if variables:
-            out.add(obj, f"post-build substitution fails: {error}; fix the expression or escape it as $${{...}}")
+            origin = (" (it may come from an images entry or a patch of a kustomization.yaml)"
+                      if str(error).startswith("unclosed") else "")
+            out.add(obj, f"post-build substitution fails: {error}{origin}; fix the expression or escape it as "
+                         "$${...}")
         return None
     if not variables:
         if result.used:
@@ -251,7 +277,33 @@ def _substitute(text: str, variables: Optional[dict[str, str]], obj: KubeObject,
     return body
 
 
+def _checks(view: StackView, services: Services, out: Findings) -> list[tuple[str, Callable[[], None]]]:
+    """Every cross-object check of one stack, by name (each runs guarded, see guard.py)."""
+    return [
+        ("Flux Kustomizations", lambda: checks_flux.check_kustomizations(view, out)),
+        ("HelmReleases", lambda: checks_flux.check_helm_releases(view, out)),
+        ("Flux sources", lambda: checks_flux.check_sources(view, out)),
+        ("namespaces", lambda: checks_workloads.check_namespaces(view, out)),
+        ("pod templates", lambda: checks_workloads.check_pods(view, out)),
+        ("HorizontalPodAutoscalers", lambda: checks_workloads.check_autoscalers(view, out)),
+        ("Istio Gateways", lambda: checks_mesh.check_gateways(view, out)),
+        ("sidecar injection", lambda: checks_mesh.check_injection(view, out)),
+        ("VirtualServices", lambda: checks_mesh.check_virtual_services(view, services, out)),
+        ("Canaries", lambda: checks_canary.check_canaries(view, services, out)),
+        ("MetricTemplates", lambda: checks_canary.check_metric_templates(view, services, out)),
+        ("Flagger", lambda: checks_canary.check_flagger(view, services, out)),
+        ("image automation", lambda: checks_images.check_automations(view, out)),
+        ("image policy markers", lambda: checks_images.check_markers(view, out)),
+        ("kustomize images entries", lambda: checks_images.check_image_entries(view, out)),
+        ("image policy start tags", lambda: checks_images.check_start_tags(view, out)),
+    ]
+
+
 def _validate(state: _Stack) -> None:
+    """Schema findings; objects with one are left out of the cross-object checks (see StackView.invalid)."""
     for obj in state.view.tree_objects():
-        for problem in state.view.validator.validate(obj.body):
+        problems = state.view.validator.validate(obj.body)
+        for problem in problems:
             state.out.add(obj, problem)
+        if problems:
+            state.view.invalid.add(id(obj))

@@ -21,8 +21,9 @@ import jsonschema
 import yaml
 from referencing import Registry, Resource
 
+from .access import YAML_LOADER
+
 KUBERNETES_VERSION = "1.33"
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _DEFINITIONS = "/api/_definitions.json"
 OBJECT_META = {"$ref": f"{_DEFINITIONS}#/$defs/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"}
 CLUSTER_SCOPED_CORE = {
@@ -54,7 +55,7 @@ def _load_crds(directory: str, stamp: float) -> CustomResourceDefinitions:
     crds = CustomResourceDefinitions(Path(directory))
     for path in sorted(Path(directory).glob("*.y*ml")):
         with path.open(encoding="utf-8") as handle:
-            for doc in yaml.load_all(handle, Loader=_LOADER):
+            for doc in yaml.load_all(handle, Loader=YAML_LOADER):
                 if not isinstance(doc, dict) or doc.get("kind") != "CustomResourceDefinition":
                     continue
                 spec = doc.get("spec") or {}

@@ -9,11 +9,11 @@ from typing import Any, Optional
 
 import yaml
 
+from .access import YAML_LOADER, mapping, mappings, sequence
 from .model import InputError
 
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 _MARKER = re.compile(r'\{\s*"\$imagepolicy"\s*:\s*"(?P<ref>[^"]*)"\s*\}')
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True)
@@ -59,10 +59,10 @@ class SourceTree:
     def find_source(self, kind: str, namespace: str, name: str, under: list[str]) -> Optional[str]:
         """A file under one of `under` that defines kind/name (namespace if it sets one)."""
         for document in self.documents:
-            if under and not any(_is_under(document.path, d) for d in under):
+            if under and not any(is_under(document.path, d) for d in under):
                 continue
             body = document.body
-            meta = body.get("metadata") or {}
+            meta = mapping(body, "metadata")
             if body.get("kind") == kind and meta.get("name") == name and meta.get("namespace", namespace) in (
                     namespace, "", None):
                 return document.path
@@ -88,7 +88,7 @@ class SourceTree:
         files: set[str] = set()
 
         def visit(rel_dir: str) -> None:
-            rel_dir = _normalise(rel_dir)
+            rel_dir = normalise(rel_dir)
             if rel_dir in seen_dirs or rel_dir.startswith(".."):
                 return
             seen_dirs.add(rel_dir)
@@ -99,12 +99,12 @@ class SourceTree:
             files.add(kfile)
             entries: list[str] = []
             for key in ("resources", "components", "patchesStrategicMerge", "crds"):
-                entries += [e for e in content.get(key) or [] if isinstance(e, str)]
-            for patch in content.get("patches") or []:
-                if isinstance(patch, dict) and isinstance(patch.get("path"), str):
+                entries += [e for e in sequence(content, key) if isinstance(e, str)]
+            for patch in mappings(content, "patches"):
+                if isinstance(patch.get("path"), str):
                     entries.append(patch["path"])
             for entry in entries:
-                target = _normalise(f"{rel_dir}/{entry}" if rel_dir not in ("", ".") else entry)
+                target = normalise(f"{rel_dir}/{entry}" if rel_dir not in ("", ".") else entry)
                 if target in self.files:
                     files.add(target)
                 elif (self.root / target).is_dir():
@@ -114,7 +114,8 @@ class SourceTree:
         return files, seen_dirs
 
 
-def _normalise(path: str) -> str:
+def normalise(path: str) -> str:
+    """A tree-relative path without `./`, `..` segments or trailing slashes ("." for the root)."""
     parts: list[str] = []
     for part in path.replace("\\", "/").split("/"):
         if part in ("", "."):
@@ -126,19 +127,10 @@ def _normalise(path: str) -> str:
     return "/".join(parts) or "."
 
 
-def _is_under(path: str, directory: str) -> bool:
-    directory = _normalise(directory)
-    return directory == "." or path == directory or path.startswith(directory.rstrip("/") + "/")
-
-
 def is_under(path: str, directory: str) -> bool:
     """Whether a tree-relative file path lies in a tree-relative directory."""
-    return _is_under(path, directory)
-
-
-def normalise(path: str) -> str:
-    """A tree-relative path without `./`, `..` segments or trailing slashes ("." for the root)."""
-    return _normalise(path)
+    directory = normalise(directory)
+    return directory == "." or path == directory or path.startswith(directory.rstrip("/") + "/")
 
 
 def load_tree(root: Path) -> SourceTree:
@@ -156,7 +148,7 @@ def load_tree(root: Path) -> SourceTree:
         except (OSError, UnicodeDecodeError) as error:
             raise InputError(f"{rel}: cannot be read: {error}") from None
         try:
-            docs = list(yaml.load_all(text, Loader=_LOADER))
+            docs = list(yaml.load_all(text, Loader=YAML_LOADER))
         except yaml.YAMLError as error:
             mark = getattr(error, "problem_mark", None)
             where = f" line {mark.line + 1}" if mark is not None else ""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Optional
 
+from .access import mapping, mappings, sequence
 from .model import KubeObject
 from .schemas import Validator
 from .tree import SourceTree
@@ -21,8 +22,10 @@ class StackView:
     branch: str
     tree: SourceTree
     validator: Validator
+    app_version: str = ""                                   # tag of the first image the program pushes
     objects: list[KubeObject] = field(default_factory=list)
     reachable: set[str] = field(default_factory=set)        # source files this stack's builds read
+    invalid: set[int] = field(default_factory=set)          # ids of objects that failed schema validation
     _index: dict[tuple[str, str, str], KubeObject] = field(default_factory=dict)
 
     def add(self, obj: KubeObject) -> Optional[KubeObject]:
@@ -43,6 +46,14 @@ class StackView:
     def of_kind(self, *kinds: str) -> Iterator[KubeObject]:
         return (o for o in self.objects if o.kind in kinds)
 
+    def subjects(self, *kinds: str) -> Iterator[KubeObject]:
+        """Objects of some kinds to check (those that failed schema validation are reported already)."""
+        return (o for o in self.of_kind(*kinds) if id(o) not in self.invalid)
+
+    def tree_subjects(self, *kinds: str) -> Iterator[KubeObject]:
+        """tree_objects() without those that failed schema validation."""
+        return (o for o in self.tree_objects(*kinds) if id(o) not in self.invalid)
+
     def tree_objects(self, *kinds: str) -> Iterator[KubeObject]:
         """Objects applied from the tree (not program-provided), optionally of some kinds."""
         return (o for o in self.objects
@@ -54,31 +65,31 @@ class StackView:
     def flux_kustomizations(self) -> Iterator[KubeObject]:
         return (o for o in self.objects if o.kind == "Kustomization" and o.group == FLUX_KUSTOMIZE)
 
+    def is_invalid(self, obj: KubeObject) -> bool:
+        return id(obj) in self.invalid
+
 
 def pod_template(obj: KubeObject) -> Optional[dict[str, Any]]:
     """The pod template of a workload (Deployment, StatefulSet, DaemonSet, Job), or None."""
     if obj.kind in ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"):
-        template = obj.spec.get("template")
-        return template if isinstance(template, dict) else None
+        return mapping(obj.spec, "template")
     if obj.kind == "CronJob":
-        job = (obj.spec.get("jobTemplate") or {}).get("spec") or {}
-        return job.get("template") if isinstance(job.get("template"), dict) else None
+        return mapping(obj.spec, "jobTemplate", "spec", "template")
     return None
 
 
 def containers(template: dict[str, Any]) -> list[dict[str, Any]]:
-    spec = template.get("spec") or {}
-    return [c for key in ("initContainers", "containers") for c in spec.get(key) or [] if isinstance(c, dict)]
+    return [c for key in ("initContainers", "containers") for c in mappings(template, "spec", key)]
 
 
 def selector_matches(selector: dict[str, Any], labels: dict[str, str]) -> bool:
     """A Kubernetes label selector (matchLabels and matchExpressions) against labels."""
-    for key, value in (selector.get("matchLabels") or {}).items():
+    for key, value in mapping(selector, "matchLabels").items():
         if labels.get(key) != str(value):
             return False
-    for expression in selector.get("matchExpressions") or []:
+    for expression in mappings(selector, "matchExpressions"):
         key, operator = expression.get("key"), expression.get("operator")
-        values = [str(v) for v in expression.get("values") or []]
+        values = [str(v) for v in sequence(expression, "values")]
         if operator == "In" and labels.get(key) not in values:
             return False
         if operator == "NotIn" and key in labels and labels[key] in values:

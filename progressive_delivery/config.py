@@ -47,7 +47,7 @@ REGISTRY_CONTAINER_PORT = 5000
 # Port echo-version listens on in its container (the Dockerfile and the manifests agree).
 APP_PORT = 8080
 # How often Flux fetches the stack's repository (the flux-system GitRepository).
-GIT_SYNC_INTERVAL_SECONDS = 60
+GIT_SYNC_INTERVAL_SECONDS = 30
 KNOWN_HOSTS_FILE = Path(__file__).resolve().parent / "github_known_hosts"
 
 
@@ -169,6 +169,7 @@ class Settings:
             "image_registry_insecure": "true" if self.registry.is_local else "false",
             "app_path_prefix": self.app_path_prefix,
             "grafana_host": self.grafana_host,
+            "git_branch": self.repository.branch,
         }
 
 

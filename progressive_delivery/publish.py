@@ -561,8 +561,11 @@ def _validate(source: Path, remote: str, branch: str, ssh_key: Optional[str], ma
     if not source.is_dir():
         raise PublishInputError(f"Source directory {source} does not exist; pass --source with the "
                                 "directory whose content becomes the repository root (platform).")
-    if not remote.strip() or remote.startswith("-"):
+    if not remote.strip():
         raise PublishInputError("--remote is empty; give the repository URL (e.g. ssh://git@github.com/OWNER/NAME.git).")
+    if remote.startswith("-"):
+        raise PublishInputError(f"--remote '{remote}' looks like an option, not a repository URL; give the URL "
+                                "(e.g. ssh://git@github.com/OWNER/NAME.git).")
     if url_has_credentials(remote):
         raise PublishInputError(f"The remote URL {display_url(remote)} embeds credentials; remove them and put "
                                 "the token in GITHUB_TOKEN (HTTPS) or use a deploy key (SSH).")

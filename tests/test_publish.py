@@ -617,6 +617,14 @@ def test_empty_or_missing_source_is_refused(tmp_path: Path) -> None:
         publish(tmp_path / "absent", "file:///nowhere.git", check=False)
 
 
+@pytest.mark.parametrize("remote, message", [("", "--remote is empty"), ("--force", "looks like an option")])
+def test_empty_or_option_like_remote_is_refused(tmp_path: Path, remote: str, message: str) -> None:
+    (tmp_path / "tree").mkdir()
+    (tmp_path / "tree" / "file.yaml").write_text("a: 1\n")
+    with pytest.raises(PublishInputError, match=message):
+        publish(tmp_path / "tree", remote, check=False)
+
+
 # --------------------------------------------------------------------------- the platform check
 
 def fake_checker(monkeypatch: pytest.MonkeyPatch, ok: bool, raises: Optional[Exception] = None) -> None:

@@ -380,7 +380,7 @@ def load_from_pulumi() -> Settings:
 
     config = pulumi.Config(PROJECT)
     stack = pulumi.get_stack()
-    raw = {name: config.get(name) for name in DEFAULTS if config.get(name) is not None}
+    raw = {name: value for name in DEFAULTS if (value := config.get(name)) is not None}
     # Keys written in the stack file but unknown to the program are reported too.
     try:
         raw.update({k: v for k, v in read_stack_file(stack).items() if k not in raw})

@@ -97,8 +97,13 @@ def tree_digest(source: Path) -> str:
     Independent of where the tree lives, so every machine computes the same
     digest for the same tree.
     """
+    return files_digest(source_files(Path(source)))
+
+
+def files_digest(files: Sequence[SourceFile]) -> str:
+    """The digest `tree_digest` computes, from files already listed."""
     digest = hashlib.sha256()
-    for item in source_files(Path(source)):
+    for item in files:
         content_hash = hashlib.sha256(item.content()).hexdigest()
         digest.update(f"{item.mode} {item.path}\0{content_hash}\n".encode("utf-8", "surrogateescape"))
     return digest.hexdigest()
@@ -495,7 +500,7 @@ def publish(source: Path, remote: str, branch: str = "main", *, ssh_key: Optiona
         run_platform_check(source)
     try:
         files = source_files(source)
-        digest = tree_digest(source)
+        digest = files_digest(files)
     except OSError as error:
         raise PublishInputError(f"Cannot read {error.filename or source}: {error.strerror}; make the "
                                 "source tree readable.") from error

@@ -145,7 +145,7 @@ def run(port: int, path: str, concurrency: int, duration: float, access_log: boo
     for thread in threads:
         thread.join(timeout=duration + 30)
     elapsed = time.perf_counter() - began
-    latencies = sorted(x for r, skip in zip(results, warm_counts) for x in r.latencies[skip:])
+    latencies = sorted(x for r, skip in zip(results, warm_counts, strict=False) for x in r.latencies[skip:])
     ms = {name: round(value * 1000, 3) for name, value in [
         ("p50", percentile(latencies, 0.50)), ("p90", percentile(latencies, 0.90)),
         ("p99", percentile(latencies, 0.99)), ("max", latencies[-1] if latencies else float("nan")),

@@ -18,9 +18,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -67,8 +67,9 @@ def bump_tag(path: Path) -> None:
                input=text.replace("newTag: 0.1.0", "newTag: 0.2.0").encode())
     index = path / "bench-index"
     env = {**hermetic_env(IDENTITY), "GIT_INDEX_FILE": str(index)}
-    run = lambda *a: subprocess.run(["git", f"--git-dir={path}", *a], capture_output=True, check=True,
-                                    env=env).stdout.decode().strip()
+    def run(*a):
+        return subprocess.run(["git", f"--git-dir={path}", *a], capture_output=True, check=True,
+                                        env=env).stdout.decode().strip()
     run("read-tree", tip)
     run("update-index", "--cacheinfo", f"100644,{blob},{name}")
     tree = run("write-tree")
@@ -140,7 +141,8 @@ def run_once(work: Path, daemon: Daemon, files: int, index: int) -> dict[str, Sa
     repository = daemon.base / name
     seed_repository(repository)
     url = f"git://127.0.0.1:{daemon.port}/{name}"
-    go = lambda: publish(source, url, "main", check=False)
+    def go():
+        return publish(source, url, "main", check=False)
     samples = {"first publish": measure(daemon, repository, go),
                "unchanged publish": measure(daemon, repository, go)}
     changed = source / "group-05" / "resource-050.yaml"
@@ -167,7 +169,8 @@ def main() -> int:
         finally:
             daemon.stop()
     print(f"publish benchmark: {args.files} files, {args.repeat} runs, git daemon on 127.0.0.1")
-    print(f"{'scenario':34} {'median s':>9} {'min s':>7} {'max s':>7} {'commits':>8} {'pushes':>7} {'daemon pushes':>14}  status")
+    print(f"{'scenario':34} {'median s':>9} {'min s':>7} {'max s':>7} {'commits':>8} {'pushes':>7} "
+          f"{'daemon pushes':>14}  status")
     for scenario in SCENARIOS:
         samples = [run[scenario] for run in runs]
         seconds = [s.seconds for s in samples]

@@ -10,8 +10,8 @@ registry container starts empty.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Optional, Sequence
 
 import pulumi
 from pulumi_command import local
@@ -26,9 +26,9 @@ class AppImageArgs:
 
     settings: Settings
     depends_on: Sequence[pulumi.Resource]
-    registry_password: Optional[pulumi.Input[str]] = None
+    registry_password: pulumi.Input[str] | None = None
     # The local registry: a new (empty) registry container needs the image again.
-    registry: Optional[pulumi.CustomResource] = None
+    registry: pulumi.CustomResource | None = None
 
 
 class AppImage(pulumi.ComponentResource):
@@ -36,7 +36,7 @@ class AppImage(pulumi.ComponentResource):
 
     image: pulumi.Output[str]
 
-    def __init__(self, name: str, args: AppImageArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: AppImageArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("progressive-delivery:image:AppImage", name, None, opts)
         settings = args.settings
         environment = {}

@@ -10,7 +10,6 @@ turned into the Kubernetes provider every Kubernetes object uses.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -87,9 +86,9 @@ class Cluster(pulumi.ComponentResource):
     name: pulumi.Output[str]
     kubeconfig: pulumi.Output[str]
     provider: k8s.Provider
-    registry: Optional[local.Command]
+    registry: local.Command | None
 
-    def __init__(self, name: str, args: ClusterArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("progressive-delivery:cluster:Cluster", name, None, opts)
         cluster, registry = args.cluster, args.registry
         environment = {

@@ -9,11 +9,13 @@ and what to change.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Optional
+from typing import Any
 
 import semver
 import yaml
@@ -87,7 +89,7 @@ class RegistrySettings:
 
     repository: str
     port: int
-    username: Optional[str]
+    username: str | None
 
     @property
     def is_local(self) -> bool:
@@ -219,7 +221,7 @@ class _Reader:
         default = DEFAULTS.get(name)
         return default(self.stack) if callable(default) else default
 
-    def text(self, name: str, pattern: Optional[re.Pattern] = None, hint: str = "") -> str:
+    def text(self, name: str, pattern: re.Pattern | None = None, hint: str = "") -> str:
         value = self.value(name)
         if value is None:
             self.fail(name, f"is required; set it with `pulumi config set {self.key(name)} <value>`")
@@ -365,7 +367,7 @@ def read_stack_file(stack: str, root: Path = PROJECT_ROOT) -> dict[str, Any]:
             if k.startswith(prefix) and not isinstance(v, dict)}
 
 
-def load_stack(stack: str, root: Path = PROJECT_ROOT, env: Optional[Mapping[str, str]] = None) -> Settings:
+def load_stack(stack: str, root: Path = PROJECT_ROOT, env: Mapping[str, str] | None = None) -> Settings:
     """Settings of a stack read from its file, for the CLI.
 
     Secrets and the repository owner are not needed there, so they are not required.
@@ -382,10 +384,8 @@ def load_from_pulumi() -> Settings:
     stack = pulumi.get_stack()
     raw = {name: value for name in DEFAULTS if (value := config.get(name)) is not None}
     # Keys written in the stack file but unknown to the program are reported too.
-    try:
+    with contextlib.suppress(SettingsError):
         raw.update({k: v for k, v in read_stack_file(stack).items() if k not in raw})
-    except SettingsError:
-        pass
     return build_settings(
         stack, raw, os.environ,
         has_github_token=bool(os.environ.get("GITHUB_TOKEN")) or github_token_config() is not None,

@@ -8,8 +8,8 @@ what is not Ready.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Optional, Sequence
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -59,7 +59,7 @@ class FluxInstall(pulumi.ComponentResource):
     """The pinned Flux release (image reflector and automation controllers included)."""
 
     def __init__(self, name: str, settings: Settings, provider: k8s.Provider, cluster: pulumi.Resource,
-                 opts: Optional[pulumi.ResourceOptions] = None):
+                 opts: pulumi.ResourceOptions | None = None):
         super().__init__("progressive-delivery:flux:FluxInstall", name, None, opts)
         # The manifest's objects are created by the provider as children of the
         # ConfigFile; the transform gives each of them `deleted_with` too, so
@@ -78,7 +78,7 @@ class FluxSync(pulumi.ComponentResource):
 
     kustomization: k8s.apiextensions.CustomResource
 
-    def __init__(self, name: str, args: FluxSyncArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: FluxSyncArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("progressive-delivery:flux:FluxSync", name, None, opts)
         settings = args.settings
 

@@ -11,15 +11,16 @@ git prints before it is shown.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shlex
-import signal
 import shutil
+import signal
 import subprocess
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping, Optional, Sequence
 
 REDACTED = "***"
 # Network commands (ls-remote, fetch, push) give up after this long.
@@ -67,7 +68,7 @@ class Scrubber:
 
     secrets: list[str] = field(default_factory=list)
 
-    def add(self, secret: Optional[str]) -> None:
+    def add(self, secret: str | None) -> None:
         if not secret:
             return
         for candidate in {secret, secret.strip()}:
@@ -118,7 +119,7 @@ def remote_kind(url: str) -> str:
     return "local"
 
 
-def hermetic_env(extra: Optional[Mapping[str, str]] = None) -> dict[str, str]:
+def hermetic_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """The process environment without GIT_* overrides, with outside configuration ignored."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_") and k != TOKEN_VARIABLE}
     env.update({
@@ -137,8 +138,8 @@ class Credentials:
     """What authenticates to the remote; both secrets are optional."""
 
     known_hosts: Path
-    ssh_key: Optional[str] = None
-    token: Optional[str] = None
+    ssh_key: str | None = None
+    token: str | None = None
 
 
 class CredentialError(Exception):
@@ -224,7 +225,7 @@ class Git:
     env: dict[str, str]
     scrubber: Scrubber
 
-    def run(self, *args: str, input: Optional[bytes] = None, ok: Sequence[int] = (0,),
+    def run(self, *args: str, input: bytes | None = None, ok: Sequence[int] = (0,),
             network: bool = False) -> tuple[int, bytes, str]:
         """Run `git <args>`; return (exit code, stdout, scrubbed stderr) or raise GitError."""
         command = ("git", f"--git-dir={self.git_dir}", *args)
@@ -240,20 +241,18 @@ class Git:
         except subprocess.TimeoutExpired:
             _kill_group(process)
             process.communicate()
-            raise GitTimeout(args, -1, f"git {args[0]} did not finish within {int(timeout)} seconds")
+            raise GitTimeout(args, -1, f"git {args[0]} did not finish within {int(timeout)} seconds") from None
         stderr = self.scrubber.scrub(stderr_bytes.decode("utf-8", errors="replace"))
         if process.returncode not in ok:
             raise GitError(args, process.returncode, stderr,
                            self.scrubber.scrub(stdout.decode("utf-8", errors="replace")))
         return process.returncode, stdout, stderr
 
-    def text(self, *args: str, input: Optional[bytes] = None) -> str:
+    def text(self, *args: str, input: bytes | None = None) -> str:
         """stdout of a local command, stripped."""
         return self.run(*args, input=input)[1].decode("utf-8").strip()
 
 
 def _kill_group(process: subprocess.Popen) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass

@@ -15,10 +15,11 @@ import os
 import re
 import subprocess
 import tempfile
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Optional, Protocol, Sequence
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True)
@@ -33,9 +34,9 @@ class Result:
 class Runner(Protocol):
     """Runs one command; `stdin` feeds secrets that must not appear on the command line."""
 
-    def __call__(self, argv: Sequence[str], *, env: Optional[Mapping[str, str]] = None,
-                 stdin: Optional[str] = None, capture: bool = True,
-                 timeout: Optional[float] = None) -> Result: ...
+    def __call__(self, argv: Sequence[str], *, env: Mapping[str, str] | None = None,
+                 stdin: str | None = None, capture: bool = True,
+                 timeout: float | None = None) -> Result: ...
 
 
 class ToolMissing(Exception):
@@ -46,9 +47,9 @@ class ToolMissing(Exception):
         super().__init__(f"'{program}' is not installed or not on PATH")
 
 
-def run_process(argv: Sequence[str], *, env: Optional[Mapping[str, str]] = None,
-                stdin: Optional[str] = None, capture: bool = True,
-                timeout: Optional[float] = None) -> Result:
+def run_process(argv: Sequence[str], *, env: Mapping[str, str] | None = None,
+                stdin: str | None = None, capture: bool = True,
+                timeout: float | None = None) -> Result:
     """The real runner: `env` is added to the current environment."""
     try:
         completed = subprocess.run(
@@ -93,7 +94,7 @@ class KubeconfigSource:
         return f"k3d cluster {self.value}"
 
 
-def choose_kubeconfig(cluster_name: str, explicit: Optional[str]) -> KubeconfigSource:
+def choose_kubeconfig(cluster_name: str, explicit: str | None) -> KubeconfigSource:
     """--kubeconfig wins, else the stack's own k3d cluster."""
     if explicit:
         return KubeconfigSource("file", explicit)
@@ -173,7 +174,7 @@ class Kubectl:
     """kubectl with one kubeconfig and a bounded request time."""
 
     runner: Runner
-    kubeconfig: Optional[Path] = None
+    kubeconfig: Path | None = None
     request_timeout: str = "10s"
 
     def argv(self, *args: str) -> list[str]:

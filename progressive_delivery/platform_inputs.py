@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass
-from typing import Optional
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -51,7 +50,7 @@ class PlatformInputsArgs:
     provider: k8s.Provider
     cluster: pulumi.Resource
     flux_install: pulumi.Resource
-    registry_password: Optional[pulumi.Input[str]] = None
+    registry_password: pulumi.Input[str] | None = None
 
 
 class PlatformInputs(pulumi.ComponentResource):
@@ -59,7 +58,7 @@ class PlatformInputs(pulumi.ComponentResource):
 
     grafana_password: pulumi.Output[str]
 
-    def __init__(self, name: str, args: PlatformInputsArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: PlatformInputsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("progressive-delivery:inputs:PlatformInputs", name, None, opts)
         settings = args.settings
         options = object_options(args.provider, args.cluster, self, [args.flux_install])

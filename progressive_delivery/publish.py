@@ -25,13 +25,24 @@ import stat
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Optional, Sequence
 
 from .config import KNOWN_HOSTS_FILE
-from .gitutil import (CredentialError, Credentials, Git, GitError, GitMissing, Scrubber,
-                      auth_environment, display_url, hermetic_env, remote_kind, url_has_credentials)
+from .gitutil import (
+    CredentialError,
+    Credentials,
+    Git,
+    GitError,
+    GitMissing,
+    Scrubber,
+    auth_environment,
+    display_url,
+    hermetic_env,
+    remote_kind,
+    url_has_credentials,
+)
 
 PUBLISHED_REF_PREFIX = "refs/progressive-delivery/published/"
 # Local-only ref (in the temporary repository) holding the source tree; never pushed.
@@ -143,7 +154,7 @@ class PublishResult:
     remote: str
     branch: str
     digest: str
-    commit: Optional[str]  # the branch tip after publishing (None when the branch does not exist)
+    commit: str | None  # the branch tip after publishing (None when the branch does not exist)
     changed: tuple[str, ...] = ()
     attempts: int = 1
     pushes: int = 0
@@ -159,7 +170,8 @@ class PublishResult:
         if self.status == "recorded":
             return (f"Nothing to commit: {where} already holds this tree (platform digest {short}); "
                     "recorded it as the last published tree.")
-        return f"Nothing changed: this tree (platform digest {short}) is already published to {where}; no commit, no push."
+        return (f"Nothing changed: this tree (platform digest {short}) is already published to {where}; "
+                "no commit, no push.")
 
 
 @dataclass(frozen=True)
@@ -170,7 +182,7 @@ class Identity:
     email: str
 
     @classmethod
-    def parse(cls, text: str) -> "Identity":
+    def parse(cls, text: str) -> Identity:
         match = _AUTHOR.match(text)
         if not match:
             raise PublishInputError(f"--author '{text}' is not of the form 'Name <email>'.")
@@ -185,14 +197,14 @@ class Identity:
 
 @dataclass(frozen=True)
 class _RemoteState:
-    branch_tip: Optional[str]
-    published: Optional[str]
+    branch_tip: str | None
+    published: str | None
 
 
 @dataclass(frozen=True)
 class _Plan:
     updates: tuple[tuple[str, str], ...]  # (new object, remote ref)
-    branch_commit: Optional[str]
+    branch_commit: str | None
     new_commit: bool
     changed: tuple[str, ...]
 
@@ -207,7 +219,7 @@ class _PushOutcome:
 class _Session:
     """One publish of one tree into one branch, inside a private temporary repository."""
 
-    def __init__(self, git: Git, remote: str, branch: str, digest: str, message: Optional[str]):
+    def __init__(self, git: Git, remote: str, branch: str, digest: str, message: str | None):
         self.git = git
         self.remote = remote
         self.branch = branch
@@ -252,16 +264,16 @@ class _Session:
         return _RemoteState(branch_tip=self._resolve(self.tracking[self.branch_ref]),
                             published=self._resolve(self.tracking[self.published_ref]))
 
-    def _resolve(self, ref: str) -> Optional[str]:
+    def _resolve(self, ref: str) -> str | None:
         code, out, _ = self.git.run("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", ok=(0, 1))
         return out.decode().strip() if code == 0 else None
 
-    def _tree_of(self, commit: Optional[str]) -> str:
+    def _tree_of(self, commit: str | None) -> str:
         return self.git.text("rev-parse", f"{commit}^{{tree}}") if commit else self.empty_tree
 
     # ---- merging
 
-    def plan(self, state: _RemoteState, ours: str) -> Optional[_Plan]:
+    def plan(self, state: _RemoteState, ours: str) -> _Plan | None:
         """What to push, or None when the tree is already published and the branch exists."""
         theirs = self._tree_of(state.branch_tip)
         # A missing branch holds nothing of the last publish: merge against nothing.
@@ -304,7 +316,7 @@ class _Session:
     def _changes(self, before: str, after: str) -> tuple[str, ...]:
         out = self.git.run("diff-tree", "-r", "-z", "--no-renames", "--name-status", before, after)[1]
         fields = out.decode("utf-8", "surrogateescape").split("\0")
-        return tuple(f"{status} {path}" for status, path in zip(fields[0::2], fields[1::2]) if path)
+        return tuple(f"{status} {path}" for status, path in zip(fields[0::2], fields[1::2], strict=False) if path)
 
     # ---- messages
 
@@ -317,7 +329,7 @@ class _Session:
                           "", *listed])
         return f"{subject}\n\n{body}\n\n{DIGEST_TRAILER}: sha256:{self.digest}\n{TOOL_TRAILER}: {TOOL_NAME}\n"
 
-    def _snapshot_message(self, branch_commit: Optional[str]) -> str:
+    def _snapshot_message(self, branch_commit: str | None) -> str:
         return (f"Published platform tree sha256:{self.digest[:12]} to {self.branch_ref}\n\n"
                 f"Branch-Commit: {branch_commit}\n{DIGEST_TRAILER}: sha256:{self.digest}\n"
                 f"{TOOL_TRAILER}: {TOOL_NAME}\n")
@@ -482,11 +494,11 @@ def run_platform_check(source: Path) -> None:
                           f"{report.format()}")
 
 
-def publish(source: Path, remote: str, branch: str = "main", *, ssh_key: Optional[str] = None,
-            token: Optional[str] = None, known_hosts: Path = KNOWN_HOSTS_FILE, author: str = DEFAULT_AUTHOR,
-            message: Optional[str] = None, max_retries: int = DEFAULT_MAX_RETRIES,
+def publish(source: Path, remote: str, branch: str = "main", *, ssh_key: str | None = None,
+            token: str | None = None, known_hosts: Path = KNOWN_HOSTS_FILE, author: str = DEFAULT_AUTHOR,
+            message: str | None = None, max_retries: int = DEFAULT_MAX_RETRIES,
             retry_delay: float = DEFAULT_RETRY_DELAY_SECONDS, check: bool = True,
-            before_push: Optional[Callable[[int], None]] = None) -> PublishResult:
+            before_push: Callable[[int], None] | None = None) -> PublishResult:
     """Publish the content of `source` as the root of `branch` in `remote`.
 
     `before_push(attempt)` runs right before each push (a seam for tests and
@@ -531,7 +543,7 @@ def publish(source: Path, remote: str, branch: str = "main", *, ssh_key: Optiona
 
 
 def _publish_loop(session: _Session, ours: str, digest: str, max_retries: int, retry_delay: float,
-                  before_push: Optional[Callable[[int], None]]) -> PublishResult:
+                  before_push: Callable[[int], None] | None) -> PublishResult:
     remote, branch = session.remote, session.branch
     attempt = 0
     while True:
@@ -562,7 +574,7 @@ def _publish_loop(session: _Session, ours: str, digest: str, max_retries: int, r
         time.sleep(min(retry_delay * 2 ** (attempt - 1), MAX_RETRY_DELAY_SECONDS))
 
 
-def _validate(source: Path, remote: str, branch: str, ssh_key: Optional[str], max_retries: int) -> None:
+def _validate(source: Path, remote: str, branch: str, ssh_key: str | None, max_retries: int) -> None:
     if not source.is_dir():
         raise PublishInputError(f"Source directory {source} does not exist; pass --source with the "
                                 "directory whose content becomes the repository root (platform).")
@@ -615,7 +627,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=handle)
 
 
-def _read_key(args: argparse.Namespace) -> Optional[str]:
+def _read_key(args: argparse.Namespace) -> str | None:
     if args.ssh_key_env:
         value = os.environ.get(args.ssh_key_env, "")
         if not value.strip():

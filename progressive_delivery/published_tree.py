@@ -9,9 +9,9 @@ secret environment variable, never the command line.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, Sequence
 
 import pulumi
 from pulumi_command import local
@@ -32,7 +32,7 @@ class PublishedTreeArgs:
     private_key: pulumi.Input[str]
     depends_on: Sequence[pulumi.Resource]
     # Identity of the repository: a repository recreated under the same name is published again.
-    repository_id: Optional[pulumi.Input[str]] = None
+    repository_id: pulumi.Input[str] | None = None
 
 
 class PublishedTree(pulumi.ComponentResource):
@@ -40,7 +40,7 @@ class PublishedTree(pulumi.ComponentResource):
 
     digest: pulumi.Output[str]
 
-    def __init__(self, name: str, args: PublishedTreeArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: PublishedTreeArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("progressive-delivery:publish:PublishedTree", name, None, opts)
         digest = tree_digest(args.source)
         create = pulumi.Output.from_input(args.remote).apply(lambda remote: cli(

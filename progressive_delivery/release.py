@@ -23,17 +23,28 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
-from typing import Any, Callable, Iterable, Iterator, Mapping, Optional
+from typing import Any
 
 import semver
 
 from .config import APP_NAME, APP_SOURCE, REGISTRY_PASSWORD_VARIABLE, Settings, SettingsError, load_stack
+from .kube import (
+    ClusterUnreachable,
+    Kubectl,
+    KubeError,
+    NotFound,
+    Runner,
+    ToolMissing,
+    UnknownKind,
+    choose_kubeconfig,
+    kubeconfig_path,
+    run_process,
+)
 from .versions import VersionPolicy, policy_for
-from .kube import (ClusterUnreachable, KubeError, Kubectl, NotFound, Runner, ToolMissing, UnknownKind,
-                   choose_kubeconfig, kubeconfig_path, run_process)
 
 CANARY_NAMESPACE = "applications"
 # Build arguments of a faulty release: enough errors and latency for Flagger to roll it back.
@@ -69,13 +80,13 @@ def check_syntax(text: str, policy: VersionPolicy) -> semver.Version:
     return version
 
 
-def current_version(tags: Iterable[str], policy: VersionPolicy) -> Optional[str]:
+def current_version(tags: Iterable[str], policy: VersionPolicy) -> str | None:
     """The highest tag the policy accepts: the version Flux runs once it caught up."""
     accepted = [tag for tag in tags if policy.accepts(tag)]
     return max(accepted, key=semver.Version.parse, default=None)
 
 
-def check_newer(version: semver.Version, current: Optional[str], repository: str) -> None:
+def check_newer(version: semver.Version, current: str | None, repository: str) -> None:
     """Refuse a version that is not above the current one (Flux picks the highest)."""
     if current is None or version > semver.Version.parse(current):
         return
@@ -101,8 +112,8 @@ class RegistryEndpoint:
 
     base_url: str
     name: str
-    username: Optional[str] = None
-    password: Optional[str] = field(default=None, repr=False)
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
 
 
 def registry_endpoint(settings: Settings, env: Mapping[str, str]) -> RegistryEndpoint:
@@ -116,7 +127,7 @@ def registry_endpoint(settings: Settings, env: Mapping[str, str]) -> RegistryEnd
     return RegistryEndpoint(base, name, registry.username, env.get(variable) if variable else None)
 
 
-def _basic(username: Optional[str], password: Optional[str]) -> dict[str, str]:
+def _basic(username: str | None, password: str | None) -> dict[str, str]:
     if not password:
         return {}
     raw = f"{username or 'token'}:{password}".encode()
@@ -155,7 +166,7 @@ def _token_or_error(challenge: str, endpoint: RegistryEndpoint, timeout: float) 
         raise RegistryError(f"the token service answered with something that is not JSON ({error})") from None
 
 
-def _next_link(header: Optional[str], base_url: str) -> Optional[str]:
+def _next_link(header: str | None, base_url: str) -> str | None:
     """The `rel="next"` target of a Link header, absolute."""
     for part in (header or "").split(","):
         target, _, params = part.partition(";")
@@ -175,8 +186,8 @@ def _opener(base_url: str) -> urllib.request.OpenerDirector:
 def list_tags(endpoint: RegistryEndpoint, timeout: float = 5.0, max_pages: int = 50) -> list[str]:
     """Tags of the repository (empty when it was never pushed), following pagination."""
     opener = _opener(endpoint.base_url)
-    url: Optional[str] = f"{endpoint.base_url}/v2/{endpoint.name}/tags/list?n=1000"
-    token: Optional[str] = None
+    url: str | None = f"{endpoint.base_url}/v2/{endpoint.name}/tags/list?n=1000"
+    token: str | None = None
     tags: list[str] = []
     pages = 0
     while url and pages < max_pages:
@@ -215,7 +226,7 @@ class Step:
 
     summary: str
     argv: tuple[str, ...]
-    stdin_from: Optional[str] = None
+    stdin_from: str | None = None
 
     def display(self) -> str:
         shown = shlex.join(self.argv)
@@ -230,7 +241,7 @@ class ReleasePlan:
     steps: tuple[Step, ...]
 
 
-def password_variable(settings: Settings, env: Mapping[str, str]) -> Optional[str]:
+def password_variable(settings: Settings, env: Mapping[str, str]) -> str | None:
     """Environment variable holding the external registry's password, if one is set."""
     if settings.registry.is_local:
         return None
@@ -253,7 +264,7 @@ def build_args(version: str, faulty: bool) -> dict[str, str]:
 
 
 def build_plan(settings: Settings, version: str, faulty: bool = False,
-               login_from: Optional[str] = None, context: str = str(APP_SOURCE)) -> ReleasePlan:
+               login_from: str | None = None, context: str = str(APP_SOURCE)) -> ReleasePlan:
     """docker build, (login,) push: the release of `version` to the stack's registry."""
     image = image_reference(settings, version)
     build = ["docker", "build"]
@@ -305,22 +316,22 @@ class CanarySnapshot:
     phase: str = ""
     weight: int = 0
     failed_checks: int = 0
-    canary_tag: Optional[str] = None  # image tag of the target Deployment (what Flux deployed)
-    primary_tag: Optional[str] = None  # image tag of the primary Deployment (what serves traffic)
-    error: Optional[str] = None
+    canary_tag: str | None = None  # image tag of the target Deployment (what Flux deployed)
+    primary_tag: str | None = None  # image tag of the primary Deployment (what serves traffic)
+    error: str | None = None
 
     def key(self) -> tuple:
         return (self.phase, self.weight, self.failed_checks, self.canary_tag, self.error)
 
 
-def image_tag(image: str) -> Optional[str]:
+def image_tag(image: str) -> str | None:
     """Tag of an image reference (`repo:port/name:tag@digest` -> `tag`)."""
     image = image.split("@", 1)[0]
     name, _, tag = image.rpartition(":")
     return tag if name and "/" not in tag else None
 
 
-def _deployment_tag(deployments: Mapping[str, Any], name: str) -> Optional[str]:
+def _deployment_tag(deployments: Mapping[str, Any], name: str) -> str | None:
     for item in deployments.get("items") or []:
         if (item.get("metadata") or {}).get("name") != name:
             continue
@@ -351,7 +362,7 @@ class WatchEvent:
     """A change worth a line; `outcome` is set on the last one."""
 
     snapshot: CanarySnapshot
-    outcome: Optional[Outcome] = None
+    outcome: Outcome | None = None
 
     def line(self) -> str:
         s = self.snapshot
@@ -374,10 +385,10 @@ class CanaryWatch:
     def __init__(self, version: str):
         self.version = version
         self.progressed = False
-        self.last: Optional[CanarySnapshot] = None
-        self.outcome: Optional[Outcome] = None
+        self.last: CanarySnapshot | None = None
+        self.outcome: Outcome | None = None
 
-    def observe(self, snapshot: CanarySnapshot) -> Optional[WatchEvent]:
+    def observe(self, snapshot: CanarySnapshot) -> WatchEvent | None:
         changed = self.last is None or snapshot.key() != self.last.key()
         self.last = snapshot
         deployed = snapshot.canary_tag == self.version
@@ -497,12 +508,12 @@ def _tags(endpoint: RegistryEndpoint, initial: bool, sleep: Callable[[float], No
 
 def prepare(settings: Settings, version_text: str, faulty: bool, initial: bool, dry_run: bool,
             env: Mapping[str, str], out: Callable[[str], None],
-            tags_of: Callable[[RegistryEndpoint], list[str]]) -> Optional[ReleasePlan]:
+            tags_of: Callable[[RegistryEndpoint], list[str]]) -> ReleasePlan | None:
     """Validate the release and return its plan (None: nothing to do); raises ReleaseRefused."""
     version = check_syntax(version_text, policy_for(settings.stack))
     repository = settings.registry.push_repository(settings.cluster.name)
     endpoint = registry_endpoint(settings, env)
-    tags: Optional[list[str]] = None
+    tags: list[str] | None = None
     try:
         tags = tags_of(endpoint)
     except RegistryUnreachable as error:
@@ -557,8 +568,8 @@ def watch(settings: Settings, version: str, args: argparse.Namespace, runner: Ru
 
 
 def handle(args: argparse.Namespace, runner: Runner = run_process,
-           env: Optional[Mapping[str, str]] = None,
-           tags_of: Optional[Callable[[RegistryEndpoint], list[str]]] = None) -> int:
+           env: Mapping[str, str] | None = None,
+           tags_of: Callable[[RegistryEndpoint], list[str]] | None = None) -> int:
     """Run `release` from parsed arguments; return the exit code."""
     env = os.environ if env is None else env
 

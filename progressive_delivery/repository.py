@@ -8,7 +8,6 @@ the image tag bumps it makes.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 import pulumi
 import pulumi_github as github
@@ -34,7 +33,7 @@ class Repository(pulumi.ComponentResource):
     private_key: pulumi.Output[str]
     public_key: pulumi.Output[str]
 
-    def __init__(self, name: str, args: RepositoryArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: RepositoryArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("progressive-delivery:repository:Repository", name, None, opts)
         settings = args.repository
         self._github = args.provider

@@ -11,12 +11,21 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Optional, Sequence
+from typing import Any
 
 from .config import SettingsError, load_stack
-from .kube import (ClusterUnreachable, KubeError, Kubectl, Runner, UnknownKind, choose_kubeconfig,
-                   kubeconfig_path, run_process)
+from .kube import (
+    ClusterUnreachable,
+    Kubectl,
+    KubeError,
+    Runner,
+    UnknownKind,
+    choose_kubeconfig,
+    kubeconfig_path,
+    run_process,
+)
 
 EXIT_READY, EXIT_NOT_READY, EXIT_UNREACHABLE = 0, 1, 2
 DETAIL_WIDTH = 72
@@ -60,7 +69,7 @@ def _short_revision(revision: str) -> str:
     return f"{head}{sep}{digest[:7]}" if sep and len(digest) > 12 else revision
 
 
-def _ready_condition(obj: Mapping[str, Any]) -> Optional[Mapping[str, Any]]:
+def _ready_condition(obj: Mapping[str, Any]) -> Mapping[str, Any] | None:
     conditions = (obj.get("status") or {}).get("conditions") or []
     return next((c for c in conditions if c.get("type") == "Ready"), None)
 
@@ -122,7 +131,7 @@ def summarise(kind: str, obj: Mapping[str, Any]) -> Row:
     return Row(kind, name, False, state, f"{reason}: {message}" if reason else message)
 
 
-def rows_for(kind: str, listing: Optional[Mapping[str, Any]], error: Optional[str] = None) -> list[Row]:
+def rows_for(kind: str, listing: Mapping[str, Any] | None, error: str | None = None) -> list[Row]:
     """Rows of one kind from `kubectl get <kind> -A -o json`; every kind is expected at least once."""
     if error is not None:
         return [Row(kind, "-", False, "Missing", error)]
@@ -187,7 +196,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def handle(args: argparse.Namespace, runner: Runner = run_process,
-           env: Optional[Mapping[str, str]] = None, out: Callable[[str], None] = print) -> int:
+           env: Mapping[str, str] | None = None, out: Callable[[str], None] = print) -> int:
     """Run `status` from parsed arguments; return the exit code."""
     env = os.environ if env is None else env
     try:

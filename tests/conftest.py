@@ -5,8 +5,9 @@ from __future__ import annotations
 import io
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any
 
 import pytest
 
@@ -20,7 +21,7 @@ def check_platform_source() -> Path:
     return PROJECT_ROOT / "platform"
 
 
-def check_crds_source() -> Optional[Path]:
+def check_crds_source() -> Path | None:
     """The CRD directory (PD_CRDS_DIR, else ../shared/crds), or None when neither exists."""
     env = os.environ.get("PD_CRDS_DIR")
     candidate = Path(env) if env else PROJECT_ROOT.parent / "shared" / "crds"

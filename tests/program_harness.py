@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import os
 import runpy
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Mapping, Optional, Sequence
+from typing import Any
 
 import pulumi
 import yaml
@@ -118,7 +119,7 @@ class Evaluation:
     def of_type(self, type_: str) -> list[Registration]:
         return [r for r in self.registrations if r.type == type_]
 
-    def one(self, type_: str, name: Optional[str] = None) -> Registration:
+    def one(self, type_: str, name: str | None = None) -> Registration:
         found = [r for r in self.of_type(type_) if name is None or r.name == name]
         assert len(found) == 1, f"expected one {type_} {name or ''}, found {[r.name for r in found]}"
         return found[0]
@@ -140,7 +141,7 @@ def stack_config(stack: str) -> dict[str, str]:
 
 
 @contextmanager
-def _environment(values: Mapping[str, Optional[str]]) -> Iterator[None]:
+def _environment(values: Mapping[str, str | None]) -> Iterator[None]:
     saved = {key: os.environ.get(key) for key in values}
     try:
         for key, value in values.items():
@@ -160,9 +161,9 @@ def _environment(values: Mapping[str, Optional[str]]) -> Iterator[None]:
 DEFAULT_ENV = {"GITHUB_TOKEN": "ghp_testtoken0123456789", "GITHUB_OWNER": "acme"}
 
 
-def evaluate(stack: str, overrides: Optional[Mapping[str, Optional[str]]] = None,
-             secrets: Optional[Mapping[str, str]] = None,
-             env: Optional[Mapping[str, Optional[str]]] = None) -> Evaluation:
+def evaluate(stack: str, overrides: Mapping[str, str | None] | None = None,
+             secrets: Mapping[str, str] | None = None,
+             env: Mapping[str, str | None] | None = None) -> Evaluation:
     """Run `__main__.py` for a stack; `overrides` maps keys (without namespace) to values or None to unset."""
     config = stack_config(stack)
     for key, value in (overrides or {}).items():
@@ -177,8 +178,8 @@ def evaluate(stack: str, overrides: Optional[Mapping[str, Optional[str]]] = None
         config=config, secret_keys=list(secrets or {}), env={**DEFAULT_ENV, **(env or {})})
 
 
-def run_under_mocks(stack: str, body: Callable[[], Any], config: Optional[Mapping[str, str]] = None,
-                    secret_keys: Sequence[str] = (), env: Optional[Mapping[str, Optional[str]]] = None
+def run_under_mocks(stack: str, body: Callable[[], Any], config: Mapping[str, str] | None = None,
+                    secret_keys: Sequence[str] = (), env: Mapping[str, str | None] | None = None
                     ) -> Evaluation:
     """Run `body` as a Pulumi program of `stack` under mocks and record what it registers and exports."""
     monitor = _RecordingMonitor(_Mocks())

@@ -1,8 +1,8 @@
 """Timing budget: Go durations, analysis steps and the figures for the real tree."""
 
 import pytest
-
 from conftest import check_platform_source
+
 from progressive_delivery.check import check_platform
 from progressive_delivery.check.budget import analysis_steps, format_duration, parse_duration
 

@@ -8,10 +8,9 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import PROJECT_ROOT, CheckTree, check_platform_source
-from progressive_delivery.check import Finding, InputError, Report, check_platform
-from progressive_delivery.check import cli
+
+from progressive_delivery.check import Finding, InputError, Report, check_platform, cli
 from progressive_delivery.config import available_stacks
 
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-from typing import Callable
+from collections.abc import Callable
 
 import pytest
-
 from conftest import CheckTree
+
 from progressive_delivery.check import check_platform, cli
 from progressive_delivery.check.guard import guarded
 from progressive_delivery.check.model import Findings, KubeObject

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 import pytest
-
 from conftest import CheckTree
+
 from progressive_delivery.check import Finding, check_platform
 
 STACK = "staging"
@@ -16,7 +14,7 @@ def findings(tree: CheckTree, stack: str = STACK) -> list[Finding]:
     return check_platform(tree.root, [stack]).findings
 
 
-def expect(tree: CheckTree, path: str, kind: str, *fragments: str, name: Optional[str] = None,
+def expect(tree: CheckTree, path: str, kind: str, *fragments: str, name: str | None = None,
            stack: str = STACK) -> Finding:
     found = findings(tree, stack)
     for finding in found:

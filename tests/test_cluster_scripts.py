@@ -111,7 +111,8 @@ def test_delete_removes_the_cluster_and_succeeds_when_it_is_gone(k3d):
 
 def test_a_failing_create_fails_the_command(k3d, tmp_path):
     failing = tmp_path / "bin" / "k3d"
-    failing.write_text("#!/bin/bash\n[ \"$1 $2\" = 'cluster get' ] && exit 1\necho 'docker is not running' >&2\nexit 1\n")
+    failing.write_text("#!/bin/bash\n[ \"$1 $2\" = 'cluster get' ] && exit 1\n"
+                       "echo 'docker is not running' >&2\nexit 1\n")
     result = k3d(cluster.CREATE_CLUSTER, **CLUSTER_ENV)
     assert result.returncode != 0
     assert "docker is not running" in result.stderr and result.stdout == ""

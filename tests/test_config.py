@@ -41,7 +41,8 @@ def test_every_problem_is_reported_at_once():
 
 @pytest.mark.parametrize("changes, expected", [
     ({"httpPort": 80}, "progressive-delivery:httpPort: 80 is out of range: use a free host port"),
-    ({"registryPort": 8080}, "progressive-delivery:registryPort: port 8080 is also used by progressive-delivery:httpPort"),
+    ({"registryPort": 8080},
+     "progressive-delivery:registryPort: port 8080 is also used by progressive-delivery:httpPort"),
     ({"clusterServers": 0}, "progressive-delivery:clusterServers: 0 is out of range"),
     ({"clusterName": "Staging_1"}, "progressive-delivery:clusterName: 'Staging_1' is not valid"),
     ({"repositoryName": ".."}, "progressive-delivery:repositoryName: '..' is reserved by GitHub"),

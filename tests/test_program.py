@@ -6,10 +6,18 @@ import json
 
 import pulumi
 import pytest
+from program_harness import (
+    DEFAULT_ENV,
+    FAKE_KUBECONFIG,
+    FAKE_PASSWORD,
+    FAKE_PRIVATE_KEY,
+    FAKE_PUBLIC_KEY,
+    evaluate,
+    is_secret,
+    unwrap,
+)
 
 from progressive_delivery import config
-from program_harness import (DEFAULT_ENV, FAKE_KUBECONFIG, FAKE_PASSWORD, FAKE_PRIVATE_KEY,
-                             FAKE_PUBLIC_KEY, evaluate, is_secret, unwrap)
 
 STACKS = config.available_stacks()
 COMMAND = "command:local:Command"

@@ -8,17 +8,24 @@ import subprocess
 import sys
 import time
 import types
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Optional
 
 import pytest
 
 from progressive_delivery import publish as publish_module
 from progressive_delivery.config import PROJECT_ROOT
 from progressive_delivery.gitutil import Scrubber, display_url, hermetic_env, remote_kind, url_has_credentials
-from progressive_delivery.publish import (PUBLISHED_REF_PREFIX, CheckFailed, PublishConflict, PublishError,
-                                          PublishInputError, publish, tree_digest)
+from progressive_delivery.publish import (
+    PUBLISHED_REF_PREFIX,
+    CheckFailed,
+    PublishConflict,
+    PublishError,
+    PublishInputError,
+    publish,
+    tree_digest,
+)
 
 BRANCH = "main"
 BRANCH_REF = "refs/heads/main"
@@ -66,7 +73,7 @@ fi
 """
 
 
-def git(*args: str, git_dir: Optional[Path] = None, input: Optional[bytes] = None) -> str:
+def git(*args: str, git_dir: Path | None = None, input: bytes | None = None) -> str:
     prefix = [f"--git-dir={git_dir}"] if git_dir else []
     result = subprocess.run(["git", *prefix, *args], input=input, capture_output=True,
                             env=hermetic_env(IDENTITY), check=True, timeout=30)
@@ -80,12 +87,12 @@ class Remote:
     path: Path
     url: str
 
-    def ref(self, name: str = BRANCH_REF) -> Optional[str]:
+    def ref(self, name: str = BRANCH_REF) -> str | None:
         result = subprocess.run(["git", f"--git-dir={self.path}", "rev-parse", "--verify", "--quiet", name],
                                 capture_output=True, text=True, env=hermetic_env())
         return result.stdout.strip() or None
 
-    def refs(self) -> dict[str, Optional[str]]:
+    def refs(self) -> dict[str, str | None]:
         return {BRANCH_REF: self.ref(BRANCH_REF), PUBLISHED_REF: self.ref(PUBLISHED_REF)}
 
     def files(self, ref: str = BRANCH_REF) -> dict[str, str]:
@@ -96,13 +103,15 @@ class Remote:
     def commits(self, ref: str = BRANCH_REF) -> int:
         return int(git("rev-list", "--count", ref, git_dir=self.path))
 
-    def commit(self, changes: dict[str, Optional[str]], message: str = "change by someone else") -> str:
+    def commit(self, changes: dict[str, str | None], message: str = "change by someone else") -> str:
         """Commit `changes` (None deletes) on top of the branch, as another writer would."""
         parent = self.ref()
         index = self.path / "test-index"
         env = {**hermetic_env(IDENTITY), "GIT_INDEX_FILE": str(index)}
-        run = lambda *a, input=None: subprocess.run(["git", f"--git-dir={self.path}", *a], input=input,
-                                                    capture_output=True, env=env, check=True).stdout.decode().strip()
+        def run(*a, input=None):
+            completed = subprocess.run(["git", f"--git-dir={self.path}", *a], input=input,
+                                       capture_output=True, env=env, check=True)
+            return completed.stdout.decode().strip()
         run("read-tree", parent) if parent else run("read-tree", "--empty")
         for name, content in changes.items():
             if content is None:
@@ -500,8 +509,10 @@ def test_ssh_to_closed_port_with_valid_key(tmp_path: Path, source: Path) -> None
     assert key.splitlines()[1] not in message
 
 
-@pytest.mark.parametrize("key", ["not a key at all",
-                                 "-----BEGIN OPENSSH PRIVATE KEY-----\nZ2FyYmFnZQ==\n-----END OPENSSH PRIVATE KEY-----\n"])
+GARBAGE_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nZ2FyYmFnZQ==\n-----END OPENSSH PRIVATE KEY-----\n"
+
+
+@pytest.mark.parametrize("key", ["not a key at all", GARBAGE_KEY])
 def test_garbage_ssh_key_is_refused_without_being_printed(source: Path, key: str) -> None:
     url = f"ssh://git@127.0.0.1:{free_port()}/acme/site.git"
     with pytest.raises(PublishInputError, match="private key") as raised:
@@ -540,7 +551,8 @@ def test_ssh_command_pins_key_and_known_hosts(tmp_path: Path) -> None:
     env = auth_environment("git@github.com:acme/site.git", Credentials(known_hosts, ssh_key=key), private, Scrubber())
     command = env["GIT_SSH_COMMAND"]
     assert f"-i {private / 'deploy_key'}" in command
-    for option in ("IdentitiesOnly=yes", f'UserKnownHostsFile="{known_hosts}"', "StrictHostKeyChecking=yes", "BatchMode=yes"):
+    for option in ("IdentitiesOnly=yes", f'UserKnownHostsFile="{known_hosts}"', "StrictHostKeyChecking=yes",
+                   "BatchMode=yes"):
         assert option in command
     assert key.splitlines()[1] not in command
 
@@ -627,7 +639,7 @@ def test_empty_or_option_like_remote_is_refused(tmp_path: Path, remote: str, mes
 
 # --------------------------------------------------------------------------- the platform check
 
-def fake_checker(monkeypatch: pytest.MonkeyPatch, ok: bool, raises: Optional[Exception] = None) -> None:
+def fake_checker(monkeypatch: pytest.MonkeyPatch, ok: bool, raises: Exception | None = None) -> None:
     module = types.ModuleType("progressive_delivery.check")
 
     class InputError(Exception):
@@ -676,7 +688,7 @@ def test_unreadable_input_for_the_check_exits_2(source: Path, monkeypatch: pytes
 
 # --------------------------------------------------------------------------- command line
 
-def cli(*args: str, env: Optional[dict[str, str]] = None) -> subprocess.CompletedProcess:
+def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "progressive_delivery", "publish", *args], cwd=PROJECT_ROOT,
                           capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=60)
 

@@ -8,17 +8,23 @@ import json
 import re
 import stat
 import threading
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Callable, Optional
 
 import pytest
 
 from progressive_delivery import config, release
 from progressive_delivery.kube import Kubectl, Result
-from progressive_delivery.release import (CanarySnapshot, CanaryWatch, Outcome, RegistryEndpoint,
-                                          RegistryUnreachable, ReleaseRefused)
+from progressive_delivery.release import (
+    CanarySnapshot,
+    CanaryWatch,
+    Outcome,
+    RegistryEndpoint,
+    RegistryUnreachable,
+    ReleaseRefused,
+)
 
 SECRET = "s3cr3t-registry-token"
 
@@ -235,7 +241,7 @@ def test_external_registry_listing_failure_is_a_warning():
 class Registry:
     """A stand-in registry API on 127.0.0.1: tags, pagination, bearer token auth."""
 
-    def __init__(self, pages: list[list[str]], token: Optional[str] = None, missing: bool = False,
+    def __init__(self, pages: list[list[str]], token: str | None = None, missing: bool = False,
                  token_status: int = 200):
         self.pages, self.token, self.missing, self.token_status = pages, token, missing, token_status
         self.token_requests: list[dict] = []

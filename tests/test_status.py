@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from progressive_delivery import kube, status
-from progressive_delivery.kube import ClusterUnreachable, Kubectl, KubeconfigSource, Result
+from progressive_delivery.kube import ClusterUnreachable, KubeconfigSource, Kubectl, Result
 
 REVISION = "main@sha1:0123456789abcdef0123456789abcdef01234567"
 
@@ -201,27 +201,27 @@ def test_k3d_kubeconfig_is_private_and_removed_even_on_error():
     def runner(argv, **_):
         return Result(0, "apiVersion: v1\nkind: Config\n# secret material\n")
 
-    with pytest.raises(RuntimeError):
-        with kube.kubeconfig_path(KubeconfigSource("k3d", "pd-staging"), runner, "staging") as path:
-            assert stat.S_IMODE(path.stat().st_mode) == 0o600
-            assert "secret material" in path.read_text()
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError), \
+            kube.kubeconfig_path(KubeconfigSource("k3d", "pd-staging"), runner, "staging") as path:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        assert "secret material" in path.read_text()
+        raise RuntimeError("boom")
     assert not path.exists()
 
 
 def test_an_explicit_kubeconfig_must_exist(tmp_path):
-    with pytest.raises(ClusterUnreachable, match="no such file"):
-        with kube.kubeconfig_path(KubeconfigSource("file", str(tmp_path / "nope")), None, "staging"):
-            pass
+    with pytest.raises(ClusterUnreachable, match="no such file"), \
+            kube.kubeconfig_path(KubeconfigSource("file", str(tmp_path / "nope")), None, "staging"):
+        pass
 
 
 def test_missing_k3d_is_explained():
     def runner(argv, **_):
         raise kube.ToolMissing(argv[0])
 
-    with pytest.raises(ClusterUnreachable, match="k3d is not installed"):
-        with kube.kubeconfig_path(KubeconfigSource("k3d", "pd-staging"), runner, "staging"):
-            pass
+    with pytest.raises(ClusterUnreachable, match="k3d is not installed"), \
+            kube.kubeconfig_path(KubeconfigSource("k3d", "pd-staging"), runner, "staging"):
+        pass
 
 
 @pytest.mark.parametrize("stderr,error", [

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Optional
 
 from .access import mapping, sequence
 from .model import KubeObject
@@ -41,7 +40,7 @@ _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
 _UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 
-def parse_duration(text: object) -> Optional[float]:
+def parse_duration(text: object) -> float | None:
     """Seconds in a Go duration string such as 1m30s; None when it is not one."""
     value = str(text or "").strip()
     if not value:
@@ -84,11 +83,11 @@ def analysis_steps(analysis: dict, skip: bool) -> tuple[int, str]:
     return 0, "no analysis steps"
 
 
-def _interval(obj: KubeObject, field: str = "interval") -> Optional[float]:
+def _interval(obj: KubeObject, field: str = "interval") -> float | None:
     return parse_duration(obj.spec.get(field))
 
 
-def _longest(objects: list[KubeObject]) -> Optional[KubeObject]:
+def _longest(objects: list[KubeObject]) -> KubeObject | None:
     timed = [o for o in objects if _interval(o) is not None]
     return max(timed, key=lambda o: _interval(o) or 0.0) if timed else None
 

@@ -17,10 +17,11 @@ import subprocess
 import tempfile
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any
 
 import yaml
 
@@ -46,7 +47,7 @@ class BuiltDocument:
     """One object of a build output: its YAML text and the file it came from."""
 
     text: str
-    origin: Optional[str]      # tree-relative source file, when kustomize recorded one
+    origin: str | None      # tree-relative source file, when kustomize recorded one
 
 
 def flux_options(spec: dict[str, Any]) -> str:
@@ -68,7 +69,7 @@ def flux_options(spec: dict[str, Any]) -> str:
 
 
 # Builds by digest of everything they read, shared by the Builders of one process (bounded).
-_RESULTS: "OrderedDict[str, list[BuiltDocument]]" = OrderedDict()
+_RESULTS: OrderedDict[str, list[BuiltDocument]] = OrderedDict()
 _RESULTS_LIMIT = 128
 _RESULTS_LOCK = threading.Lock()
 
@@ -80,13 +81,13 @@ class Builder:
     it visits) and the Flux options are byte for byte the same.
     """
 
-    def __init__(self, root: Path, tree: Optional[SourceTree] = None):
+    def __init__(self, root: Path, tree: SourceTree | None = None):
         self.root = root.resolve()
         self.tree = tree
         self.kubectl = shutil.which("kubectl")
         self._cache: dict[BuildRequest, list[BuiltDocument]] = {}
 
-    def _digest(self, request: BuildRequest) -> Optional[str]:
+    def _digest(self, request: BuildRequest) -> str | None:
         if self.tree is None:
             return None
         digest = hashlib.sha256(f"{self.kubectl}\0{request.path}\0{request.options}".encode())
@@ -124,7 +125,7 @@ class Builder:
                              "install kubectl (it bundles kustomize v5)")
         workers = min(len(pending), max(2, (os.cpu_count() or 2) * 2))
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            for request, documents in zip(pending, pool.map(self._cached_build, pending)):
+            for request, documents in zip(pending, pool.map(self._cached_build, pending), strict=False):
                 self._cache[request] = documents
 
     def build(self, request: BuildRequest) -> list[BuiltDocument]:

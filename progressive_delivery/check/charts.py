@@ -9,8 +9,9 @@ checks then do not guess).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable, Optional
+from typing import Any
 
 from .access import mapping, mappings, text
 from .model import KubeObject
@@ -94,7 +95,7 @@ def gateway_pod_labels(release: KubeObject) -> dict[str, str]:
     return labels
 
 
-def chart_services(release: KubeObject, chart: str) -> Optional[list[Service]]:
+def chart_services(release: KubeObject, chart: str) -> list[Service] | None:
     """Services the chart renders for this release; None for a chart this module does not know."""
     vals = values(release)
     name = release_name(release)

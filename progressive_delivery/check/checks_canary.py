@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 from .access import mapping, mappings, sequence, text
 from .charts import chart_name, oci_urls, values
@@ -12,7 +12,7 @@ from .network import Services
 from .view import StackView, containers, pod_template
 
 
-def _target(view: StackView, canary: KubeObject, out: Findings) -> Optional[KubeObject]:
+def _target(view: StackView, canary: KubeObject, out: Findings) -> KubeObject | None:
     ref = mapping(canary.spec, "targetRef")
     kind, name = text(ref, "kind"), text(ref, "name")
     target = view.get(kind, canary.namespace, name)

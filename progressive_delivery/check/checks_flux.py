@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable, Iterable, Optional
+from collections.abc import Callable, Iterable
 
 from .access import mapping, mappings, text
 from .model import Findings, KubeObject
@@ -53,7 +53,7 @@ def _cycles(nodes: dict[tuple[str, str], KubeObject],
 
 
 def _source(view: StackView, owner: KubeObject, ref: dict, allowed: tuple[str, ...], field: str,
-            out: Findings) -> Optional[KubeObject]:
+            out: Findings) -> KubeObject | None:
     kind, name = text(ref, "kind"), text(ref, "name")
     namespace = text(ref, "namespace", default=owner.namespace)
     if kind not in allowed:
@@ -68,7 +68,7 @@ def _source(view: StackView, owner: KubeObject, ref: dict, allowed: tuple[str, .
 
 def check_kustomizations(view: StackView, out: Findings) -> None:
     nodes = {(k.namespace, k.name): k for k in view.flux_kustomizations()}
-    for key, kustomization in sorted(nodes.items()):
+    for _key, kustomization in sorted(nodes.items()):
         if kustomization.applied_by == "program" or view.is_invalid(kustomization):
             continue
         spec = kustomization.spec
@@ -108,7 +108,7 @@ def check_kustomizations(view: StackView, out: Findings) -> None:
 
 def check_helm_releases(view: StackView, out: Findings) -> None:
     nodes = {(r.namespace, r.name): r for r in view.of_kind("HelmRelease")}
-    for key, release in sorted(nodes.items()):
+    for _key, release in sorted(nodes.items()):
         if view.is_invalid(release):
             continue
         spec = release.spec

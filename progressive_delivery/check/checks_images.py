@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from typing import Optional
 
 from .access import mapping, mappings, text
 from .envsubst import SubstitutionError, substitute
@@ -17,7 +16,7 @@ MARKER_FIELDS = ("tag", "name", "digest")
 _NEW_TAG = re.compile(r"""^\s*(?:-\s*)?newTag:\s*["']?(?P<tag>[^"'\s#]+)""")
 
 
-def _pushed_branch(view: StackView, automation: KubeObject, source: Optional[KubeObject]) -> Optional[str]:
+def _pushed_branch(view: StackView, automation: KubeObject, source: KubeObject | None) -> str | None:
     git = mapping(automation.spec, "git")
     push = text(git, "push", "branch")
     checkout = text(git, "checkout", "ref", "branch")
@@ -25,7 +24,7 @@ def _pushed_branch(view: StackView, automation: KubeObject, source: Optional[Kub
     return push or checkout or source_branch or None
 
 
-def _source(view: StackView, automation: KubeObject) -> Optional[KubeObject]:
+def _source(view: StackView, automation: KubeObject) -> KubeObject | None:
     ref = mapping(automation.spec, "sourceRef")
     return view.get(text(ref, "kind", default="GitRepository"), text(ref, "namespace", default=automation.namespace),
                     text(ref, "name"))
@@ -131,7 +130,7 @@ def _check_marker_image(view: StackView, marker: Marker, policy: KubeObject, out
                     path=marker.path, kind="ImagePolicy", namespace=policy.namespace, name=policy.name)
 
 
-def _expand(view: StackView, text: str) -> Optional[str]:
+def _expand(view: StackView, text: str) -> str | None:
     try:
         return substitute(text, view.values).text
     except SubstitutionError:
@@ -183,7 +182,7 @@ def _start_tags(view: StackView, policy: KubeObject) -> list[tuple[str, str, str
     return tags
 
 
-def _tag_problem(policy: KubeObject, tag: str) -> Optional[str]:
+def _tag_problem(policy: KubeObject, tag: str) -> str | None:
     """Why the policy never selects `tag` (None when it may)."""
     filters = mapping(policy.spec, "filterTags")
     pattern, extract = text(filters, "pattern"), text(filters, "extract")

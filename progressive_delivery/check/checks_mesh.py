@@ -37,8 +37,9 @@ def check_gateways(view: StackView, out: Findings) -> None:
         if any(all(labels.get(k) == v for k, v in selector.items()) for _, labels in workloads):
             continue
         wanted = ", ".join(f"{k}={v}" for k, v in sorted(selector.items()))
-        gateways = [(d, l) for d, l in workloads if d.startswith("HelmRelease")]
-        offered = "; ".join(f"{d} labels its pods istio={l.get('istio')}, app={l.get('app')}" for d, l in gateways)
+        gateways = [(what, labels) for what, labels in workloads if what.startswith("HelmRelease")]
+        offered = "; ".join(f"{what} labels its pods istio={labels.get('istio')}, app={labels.get('app')}"
+                            for what, labels in gateways)
         out.add(gateway, f"selector {wanted} matches no gateway pods: "
                          + (offered if offered else "the tree installs no istio gateway chart")
                          + "; make the selector match the gateway's pod labels")

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Optional, Union
+from typing import Union
 
 # Types of the template data: a struct (fields), a map (key, element), a list (element), or a string.
 Type = Union["Struct", "Map", "List", str, None]
@@ -22,9 +22,9 @@ Type = Union["Struct", "Map", "List", str, None]
 @dataclass(frozen=True)
 class Struct:
     name: str
-    fields: tuple[tuple[str, "Type"], ...]
+    fields: tuple[tuple[str, Type], ...]
 
-    def field(self, name: str) -> Optional["Type"]:
+    def field(self, name: str) -> Type | None:
         for key, value in self.fields:
             if key == name:
                 return value
@@ -33,13 +33,13 @@ class Struct:
 
 @dataclass(frozen=True)
 class Map:
-    key: "Type"
-    element: "Type"
+    key: Type
+    element: Type
 
 
 @dataclass(frozen=True)
 class List:
-    element: "Type"
+    element: Type
 
 
 CHANGE = Struct("Change", (("OldValue", "string"), ("NewValue", "string"), ("Setter", "string")))
@@ -60,7 +60,7 @@ _TOKEN = re.compile(r'"(?:\\.|[^"\\])*"|`[^`]*`|\'(?:\\.|[^\'\\])*\'|:=|=|\||\(|
 
 def _follow(start: Type, names: list[str], chain: str, problems: list[str]) -> Type:
     current = start
-    for index, name in enumerate(names):
+    for _index, name in enumerate(names):
         if isinstance(current, Struct):
             try:
                 current = current.field(name)

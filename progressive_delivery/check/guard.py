@@ -11,8 +11,9 @@ cause are caught; anything else is a bug and propagates.
 from __future__ import annotations
 
 import traceback
+from collections.abc import Callable
 from types import TracebackType
-from typing import Callable, Optional, TypeVar
+from typing import TypeVar
 
 from .model import Findings, KubeObject
 
@@ -20,7 +21,7 @@ SHAPE_ERRORS = (AttributeError, TypeError, ValueError, KeyError, IndexError)
 T = TypeVar("T")
 
 
-def guarded(out: Findings, check: str, function: Callable[[], T]) -> Optional[T]:
+def guarded(out: Findings, check: str, function: Callable[[], T]) -> T | None:
     """function(); on a shape error, a finding "could not check ..." and None."""
     try:
         return function()
@@ -35,7 +36,7 @@ def guarded(out: Findings, check: str, function: Callable[[], T]) -> Optional[T]
         return None
 
 
-def failing_object(tb: Optional[TracebackType]) -> Optional[KubeObject]:
+def failing_object(tb: TracebackType | None) -> KubeObject | None:
     """The object the failing code was looking at: of the innermost frame that holds a KubeObject in a
     local variable, its first one (arguments and loop variables come before derived objects)."""
     found = None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any
 
 
 class InputError(Exception):
@@ -119,7 +119,7 @@ class Findings:
         self.items: list[Finding] = []
         self._seen: set[Finding] = set()
 
-    def add(self, obj: Optional[KubeObject], message: str, path: Optional[str] = None,
+    def add(self, obj: KubeObject | None, message: str, path: str | None = None,
             kind: str = "", namespace: str = "", name: str = "") -> None:
         finding = Finding(
             stack=self.stack,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
 from urllib.parse import urlsplit
 
 from .access import mapping, mappings, text
@@ -15,7 +14,7 @@ _SUFFIXES = ([], ["svc"], ["svc", "cluster", "local"])
 class Services:
     """Services of the tree, of the charts it installs, and those Flagger generates for Canaries."""
 
-    def __init__(self, view: Optional[StackView] = None):
+    def __init__(self, view: StackView | None = None):
         """The Services of a stack (none without a view)."""
         self.by_key: dict[tuple[str, str], Service] = {}
         self.opaque_namespaces: set[str] = set()   # namespaces where a chart this checker does not know installs
@@ -48,7 +47,7 @@ class Services:
     def names_in(self, namespace: str) -> list[str]:
         return sorted(name for ns, name in self.by_key if ns == namespace)
 
-    def check_host(self, host: str, port: Optional[int], what: str) -> Optional[str]:
+    def check_host(self, host: str, port: int | None, what: str) -> str | None:
         """None when <service>.<namespace>[.svc[.cluster.local]]:port is a known Service port."""
         labels = host.lower().split(".")
         if len(labels) < 2 or labels[2:] not in _SUFFIXES:
@@ -70,7 +69,7 @@ class Services:
                     f"({service.origin}) serves port {ports}; fix the port")
         return None
 
-    def check_url(self, url: str, what: str) -> Optional[str]:
+    def check_url(self, url: str, what: str) -> str | None:
         """None when an http(s) URL points at a known Service and port."""
         usage = "use http://<service>.<namespace>[:port]/..."
         try:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import base64
 import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Optional, Sequence
 
 import yaml
 
@@ -28,7 +28,7 @@ DISABLED = "disabled"
 SUBSTITUTE_KEY = "kustomize.toolkit.fluxcd.io/substitute"
 
 
-def default_crds_dir(project_root: Path) -> tuple[Optional[Path], Optional[str]]:
+def default_crds_dir(project_root: Path) -> tuple[Path | None, str | None]:
     """CRD directory from PD_CRDS_DIR or <project>/../shared/crds; a warning when there is none."""
     env = os.environ.get(CRDS_ENV)
     candidate = Path(env) if env else project_root.parent / "shared" / "crds"
@@ -44,7 +44,7 @@ class _Pending:
 
     kustomization: KubeObject
     request: BuildRequest
-    variables: Optional[dict[str, str]]
+    variables: dict[str, str] | None
     quiet: bool = False        # postBuild is malformed (reported once): no per-object substitution findings
 
 
@@ -66,8 +66,8 @@ def _load_settings(stack: str, project_root: Path):
         raise InputError(str(error)) from None
 
 
-def check_platform(platform_dir: Path, stacks: Optional[Sequence[str]] = None, crds_dir: Optional[Path] = None,
-                   project_root: Optional[Path] = None) -> Report:
+def check_platform(platform_dir: Path, stacks: Sequence[str] | None = None, crds_dir: Path | None = None,
+                   project_root: Path | None = None) -> Report:
     """Check the platform tree for the given stacks (default: every Pulumi.<stack>.yaml).
 
     Raises InputError when the tree or a stack cannot be read.
@@ -130,11 +130,11 @@ def check_platform(platform_dir: Path, stacks: Optional[Sequence[str]] = None, c
             view.reachable |= tree.reachable_files(path)
         _validate(state)
         out = state.out
-        services = guarded(out, "Services", lambda: Services(view)) or Services()
+        services = guarded(out, "Services", lambda view=view: Services(view)) or Services()
         for name, check in _checks(view, services, out):
             guarded(out, name, check)
         report.findings.extend(out.items)
-        report.budgets[view.stack] = guarded(out, "the --budget figures", lambda: budget_lines(view)) or []
+        report.budgets[view.stack] = guarded(out, "the --budget figures", lambda view=view: budget_lines(view)) or []
     return report
 
 
@@ -153,7 +153,7 @@ def _schedule(state: _Stack, kustomization: KubeObject) -> None:
     if path.startswith("..") or not (view.tree.root / path).is_dir():
         return
     post = spec.get("postBuild")
-    variables: Optional[dict[str, str]] = None
+    variables: dict[str, str] | None = None
     quiet = False
     if post:
         variables = {}
@@ -245,8 +245,8 @@ def _parse(text: str):
         return None
 
 
-def _substitute(text: str, variables: Optional[dict[str, str]], obj: KubeObject, owner: KubeObject,
-                out: Findings) -> Optional[dict]:
+def _substitute(text: str, variables: dict[str, str] | None, obj: KubeObject, owner: KubeObject,
+                out: Findings) -> dict | None:
     """The object after Flux's post-build substitution (None when it is unchanged or broken)."""
     try:
         result = substitute(text, variables or {})

@@ -15,7 +15,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import jsonschema
 import yaml
@@ -39,7 +39,7 @@ CLUSTER_SCOPED_CORE = {
 class CustomResourceDefinitions:
     """Served versions and strict schemas of the CRDs in a directory."""
 
-    directory: Optional[Path]
+    directory: Path | None
     kinds: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)   # (group, kind) -> versions
     scopes: dict[tuple[str, str], str] = field(default_factory=dict)
     groups: set[str] = field(default_factory=set)
@@ -68,7 +68,7 @@ def _load_crds(directory: str, stamp: float) -> CustomResourceDefinitions:
     return crds
 
 
-def load_crds(directory: Optional[Path]) -> CustomResourceDefinitions:
+def load_crds(directory: Path | None) -> CustomResourceDefinitions:
     """The CRDs of a directory (cached per process while the directory is unchanged)."""
     if directory is None:
         return CustomResourceDefinitions(None)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Optional
 
 import semver
 
@@ -66,7 +65,7 @@ class Range:
         return version is not None and any(g.allows(version) for g in self.groups)
 
 
-def parse_version(tag: str) -> Optional[semver.Version]:
+def parse_version(tag: str) -> semver.Version | None:
     """A tag as a semantic version (a leading `v` and a missing minor or patch are allowed), or None."""
     text = tag[1:] if tag[:1] in ("v", "V") else tag
     try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import yaml
 
@@ -47,7 +47,7 @@ class SourceTree:
     def relative(self, path: Path) -> str:
         return path.resolve().relative_to(self.root.resolve()).as_posix()
 
-    def kustomization(self, directory: str) -> Optional[tuple[str, dict[str, Any]]]:
+    def kustomization(self, directory: str) -> tuple[str, dict[str, Any]] | None:
         """(file, content) of the kustomization file of a directory, or None."""
         for name in KUSTOMIZATION_FILES:
             rel = f"{directory}/{name}" if directory not in ("", ".") else name
@@ -56,7 +56,7 @@ class SourceTree:
                 return rel, (docs[0] if docs else {})
         return None
 
-    def find_source(self, kind: str, namespace: str, name: str, under: list[str]) -> Optional[str]:
+    def find_source(self, kind: str, namespace: str, name: str, under: list[str]) -> str | None:
         """A file under one of `under` that defines kind/name (namespace if it sets one)."""
         for document in self.documents:
             if under and not any(is_under(document.path, d) for d in under):

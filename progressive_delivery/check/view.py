@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Optional
+from typing import Any
 
 from .access import mapping, mappings, sequence
 from .model import KubeObject
@@ -28,7 +29,7 @@ class StackView:
     invalid: set[int] = field(default_factory=set)          # ids of objects that failed schema validation
     _index: dict[tuple[str, str, str], KubeObject] = field(default_factory=dict)
 
-    def add(self, obj: KubeObject) -> Optional[KubeObject]:
+    def add(self, obj: KubeObject) -> KubeObject | None:
         """Add an object; return the object already there under the same key, if any."""
         previous = self._index.get(obj.key)
         if previous is not None and previous.applied_by in ("program", "cluster"):
@@ -40,7 +41,7 @@ class StackView:
             self.objects.append(obj)
         return previous
 
-    def get(self, kind: str, namespace: str, name: str) -> Optional[KubeObject]:
+    def get(self, kind: str, namespace: str, name: str) -> KubeObject | None:
         return self._index.get((kind, namespace, name))
 
     def of_kind(self, *kinds: str) -> Iterator[KubeObject]:
@@ -69,7 +70,7 @@ class StackView:
         return id(obj) in self.invalid
 
 
-def pod_template(obj: KubeObject) -> Optional[dict[str, Any]]:
+def pod_template(obj: KubeObject) -> dict[str, Any] | None:
     """The pod template of a workload (Deployment, StatefulSet, DaemonSet, Job), or None."""
     if obj.kind in ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"):
         return mapping(obj.spec, "template")

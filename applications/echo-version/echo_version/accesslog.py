@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, TextIO
 
 
@@ -19,7 +19,7 @@ class JsonLog:
 
     def event(self, event: str, level: str = "info", **fields: Any) -> None:
         """Write one event line (startup, shutdown, errors)."""
-        record = {"time": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
+        record = {"time": datetime.now(UTC).isoformat(timespec="milliseconds"),
                   "level": level, "event": event, **fields}
         line = json.dumps(record, separators=(",", ":"), default=str) + "\n"
         with self._lock:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import gzip
 from collections.abc import Callable
 
-from prometheus_client import (CollectorRegistry, Counter, Gauge, Histogram, PlatformCollector,
-                               ProcessCollector)
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, PlatformCollector, ProcessCollector
 from prometheus_client.exposition import choose_encoder, gzip_accepted
 
 from echo_version.settings import Settings

@@ -15,9 +15,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from .config import GIT_SYNC_INTERVAL_SECONDS, KNOWN_HOSTS_FILE, Settings
-
-NAMESPACE = "flux-system"
-NAME = "flux-system"
+from .contract import FLUX_NAMESPACE as NAMESPACE
+from .contract import FLUX_SYNC_NAME as NAME
 
 
 @dataclass

@@ -19,15 +19,20 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from .config import Settings
-from .flux import NAMESPACE as FLUX_NAMESPACE
+from .contract import (
+    APP_NAMESPACE,
+    APP_NAMESPACE_LABELS,
+    FLUX_NAMESPACE,
+    GRAFANA_PASSWORD_KEY,
+    GRAFANA_SECRET,
+    GRAFANA_USER_KEY,
+    PULL_SECRET,
+    SCAN_SECRET,
+    SETTINGS_CONFIGMAP,
+)
 from .flux import object_options
 
-SETTINGS_CONFIGMAP = "cluster-settings"
-GRAFANA_SECRET = "grafana-admin"
 GRAFANA_USER = "admin"
-SCAN_SECRET = "echo-version-registry"
-PULL_SECRET = "echo-version-pull"
-APP_NAMESPACE = "applications"
 
 
 # The local registry asks for no credentials, but Flux's image scan fails when
@@ -79,7 +84,7 @@ class PlatformInputs(pulumi.ComponentResource):
             f"{name}-grafana-admin",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=GRAFANA_SECRET, namespace=FLUX_NAMESPACE),
             type="Opaque",
-            string_data={"admin-user": GRAFANA_USER, "admin-password": self.grafana_password},
+            string_data={GRAFANA_USER_KEY: GRAFANA_USER, GRAFANA_PASSWORD_KEY: self.grafana_password},
             opts=options,
         )
 
@@ -95,7 +100,7 @@ class PlatformInputs(pulumi.ComponentResource):
                                                  credentials, options)
         self.app_namespace = k8s.core.v1.Namespace(
             f"{name}-applications",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=APP_NAMESPACE, labels={"istio-injection": "enabled"}),
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=APP_NAMESPACE, labels=dict(APP_NAMESPACE_LABELS)),
             opts=object_options(args.provider, args.cluster, self),
         )
         self.pull_secret = self._registry_secret(

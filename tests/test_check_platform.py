@@ -147,16 +147,3 @@ def test_without_crds_schema_validation_is_skipped_with_one_warning(check_tree: 
     # Cross-object checks still run.
     check_tree.edit("Canary", lambda doc: doc["spec"]["targetRef"].__setitem__("name", "nothing-here"))
     assert not check_platform(check_tree.root, ["staging"]).ok
-
-
-def test_program_created_objects_match_the_program():
-    """The checker's list of program-created objects names what the program really creates."""
-    from progressive_delivery import flux, platform_inputs
-    from progressive_delivery.check import provided
-
-    assert provided.SETTINGS_CONFIGMAP == platform_inputs.SETTINGS_CONFIGMAP
-    assert provided.GRAFANA_SECRET == platform_inputs.GRAFANA_SECRET
-    assert provided.SCAN_SECRET == platform_inputs.SCAN_SECRET
-    assert provided.PULL_SECRET == platform_inputs.PULL_SECRET
-    assert provided.APP_NAMESPACE == platform_inputs.APP_NAMESPACE
-    assert provided.FLUX_NAMESPACE == flux.NAMESPACE and provided.FLUX_SOURCE == flux.NAME

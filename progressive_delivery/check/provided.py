@@ -10,18 +10,22 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..contract import (
+    APP_NAMESPACE,
+    APP_NAMESPACE_LABELS,
+    FLUX_NAMESPACE,
+    GRAFANA_PASSWORD_KEY,
+    GRAFANA_SECRET,
+    GRAFANA_USER_KEY,
+    PULL_SECRET,
+    SCAN_SECRET,
+    SETTINGS_CONFIGMAP,
+)
+from ..contract import FLUX_SYNC_NAME as FLUX_SOURCE
 from .model import KubeObject
 
 PROGRAM = "(created by the Pulumi program)"
 CLUSTER = "(part of every cluster)"
-
-FLUX_NAMESPACE = "flux-system"
-FLUX_SOURCE = "flux-system"
-SETTINGS_CONFIGMAP = "cluster-settings"
-GRAFANA_SECRET = "grafana-admin"
-SCAN_SECRET = "echo-version-registry"
-PULL_SECRET = "echo-version-pull"
-APP_NAMESPACE = "applications"
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 
 
@@ -38,14 +42,15 @@ def provided_objects(settings_data: dict[str, str], branch: str, git_interval: s
     """What the program and the cluster provide, for one stack."""
     program = [
         _object("v1", "Namespace", FLUX_NAMESPACE),
-        _object("v1", "Namespace", APP_NAMESPACE, labels={"istio-injection": "enabled"}),
+        _object("v1", "Namespace", APP_NAMESPACE, labels=dict(APP_NAMESPACE_LABELS)),
         _object("source.toolkit.fluxcd.io/v1", "GitRepository", FLUX_SOURCE, FLUX_NAMESPACE,
                 spec={"interval": git_interval, "ref": {"branch": branch}, "secretRef": {"name": FLUX_SOURCE}}),
         _object("kustomize.toolkit.fluxcd.io/v1", "Kustomization", FLUX_SOURCE, FLUX_NAMESPACE,
                 spec={"path": "", "sourceRef": {"kind": "GitRepository", "name": FLUX_SOURCE}}),
         _object("v1", "Secret", FLUX_SOURCE, FLUX_NAMESPACE),
         _object("v1", "ConfigMap", SETTINGS_CONFIGMAP, FLUX_NAMESPACE, data=dict(settings_data)),
-        _object("v1", "Secret", GRAFANA_SECRET, FLUX_NAMESPACE, stringData={"admin-user": "", "admin-password": ""}),
+        _object("v1", "Secret", GRAFANA_SECRET, FLUX_NAMESPACE,
+                stringData={GRAFANA_USER_KEY: "", GRAFANA_PASSWORD_KEY: ""}),
         _object("v1", "Secret", SCAN_SECRET, FLUX_NAMESPACE, type="kubernetes.io/dockerconfigjson"),
         _object("v1", "Secret", PULL_SECRET, APP_NAMESPACE, type="kubernetes.io/dockerconfigjson"),
     ]

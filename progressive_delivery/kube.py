@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
@@ -20,6 +19,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
+
+from . import klog
 
 
 @dataclass(frozen=True)
@@ -159,13 +160,10 @@ def _first_line(text: str) -> str:
     return next((line.strip() for line in text.splitlines() if line.strip()), "")
 
 
-_KLOG_LINE = re.compile(r"^[EWI]\d{4} ")
-
-
 def error_message(stderr: str) -> str:
     """The line of kubectl's stderr meant for people (its last one that is not a klog record)."""
     lines = [line.strip() for line in stderr.splitlines() if line.strip()]
-    plain = [line for line in lines if not _KLOG_LINE.match(line)]
+    plain = [line for line in lines if not klog.is_record(line)]
     return (plain or lines or [""])[-1]
 
 

@@ -25,6 +25,7 @@ from typing import Any
 
 import yaml
 
+from .. import klog
 from .access import YAML_LOADER, mapping
 from .model import InputError
 from .tree import KUSTOMIZATION_FILES, SourceTree
@@ -181,9 +182,6 @@ class Builder:
         return BuiltDocument(text=text, origin=origin)
 
 
-_KLOG_PREFIX = re.compile(r"^[EWIF]\d{4} [\d:.]+\s+\d+ [\w.-]+:\d+\] ", re.MULTILINE)
-
-
 def _kustomize_error(stderr: str, overlay_dir: Path, root: Path) -> str:
     """kustomize's error without klog prefixes and temporary paths.
 
@@ -194,7 +192,7 @@ def _kustomize_error(stderr: str, overlay_dir: Path, root: Path) -> str:
     if multi:
         text = " ".join(multi.group("body").split())
     else:
-        text = " ".join(_KLOG_PREFIX.sub("", stderr).split())
+        text = " ".join(klog.strip_prefixes(stderr).split())
         match = re.search(r'err="(.*)"$', text)
         if match:
             text = match.group(1).replace('\\"', '"')

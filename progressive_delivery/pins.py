@@ -103,6 +103,8 @@ _RECORD: tuple[Pin, ...] = (
     Pin("flux", _FLUX, (
         "https://github.com/fluxcd/flux2/releases/v2.9.5 (fluxcd/terraform-provider-flux#836, fluxcdbot, 2026-08-31)",
         "fluxcd/flux2@v2.9.4:.goreleaser.yml (install.yaml is a release asset listed in the checksums file)",
+        "https://github.com/fluxcd/flux2/releases/download/v2.9.5/flux_2.9.5_checksums.txt (digest of install.yaml "
+        "as quoted identically by several independent public projects; the file itself was not read)",
     ), note=("newest v2.9.x whose install.yaml sha256 is corroborated; v2.9.6 (2026-10-01) exists but its "
              "digest was seen in one place only; Flux 2.9 supports Kubernetes 1.31-1.36 "
              "(controlplaneio-fluxcd/distribution@17c5a0cf:releases/release-v2.9.md)"),

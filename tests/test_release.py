@@ -40,7 +40,7 @@ def production() -> config.Settings:
 def external(repository: str = "ghcr.io/acme/echo-version") -> config.Settings:
     raw = {"httpPort": 8080, "apiPort": 6550, "registryPort": 5050,
            "imageRepository": repository, "imageRegistryUsername": "acme"}
-    return config.build_settings("staging", raw, {}, require_owner=False)
+    return config.build_settings("staging", raw, {})
 
 
 # --------------------------------------------------------------------------- version policy

@@ -17,6 +17,7 @@ import pulumi
 from pulumi_command import local
 
 from .config import REGISTRY_PASSWORD_VARIABLE, Settings
+from .image_ref import image_reference
 from .shell import cli
 
 
@@ -50,6 +51,5 @@ class AppImage(pulumi.ComponentResource):
             add_previous_output_in_env=False,
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),
         )
-        self.image = pulumi.Output.from_input(
-            f"{settings.registry.push_repository(settings.cluster.name)}:{settings.app_version}")
+        self.image = pulumi.Output.from_input(image_reference(settings, settings.app_version))
         self.register_outputs({"image": self.image})

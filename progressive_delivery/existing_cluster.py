@@ -35,7 +35,7 @@ from pulumi_command import local
 
 from .config import SUPPORTED_KUBERNETES
 from .contract import FLUX_NAMESPACE, FLUX_SYNC_NAME, SETTINGS_CONFIGMAP
-from .kube import Result, Runner
+from .process import Result, Runner
 from .providers import kubernetes_provider
 from .settings import ExistingClusterSettings
 from .shell import BASH, script

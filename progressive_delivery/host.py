@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from . import pins
 from .cluster import IDENTITY_LABEL
-from .kube import Runner, ToolMissing
+from .process import Runner, ToolMissing
 from .settings import K3dClusterSettings, Settings
 
 if TYPE_CHECKING:

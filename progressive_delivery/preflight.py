@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from . import github_access, host
-from .kube import Runner, run_process
+from .process import Runner, run_process
 from .settings import K3dClusterSettings, Settings
 
 SWITCH = "PD_PREFLIGHT"

@@ -15,7 +15,7 @@ from program_harness import Evaluation, Registration, evaluate, is_secret, unwra
 
 from progressive_delivery import existing_cluster, preflight
 from progressive_delivery.config import K3D_ONLY, build_settings, read_stack_file
-from progressive_delivery.kube import run_process
+from progressive_delivery.process import run_process
 
 COMMAND = "command:local:Command"
 KUBECONFIG = "apiVersion: v1\nkind: Config\nclusters:\n- name: real\n  cluster:\n    server: https://10.0.0.1\n"

@@ -16,7 +16,7 @@ import pytest
 from program_harness import evaluate
 
 from progressive_delivery import config, preflight
-from progressive_delivery.kube import run_process
+from progressive_delivery.process import run_process
 
 TOKEN = "ghp_preflighttoken0123456789"
 

@@ -20,6 +20,8 @@ FAULT_ERROR_RATE = "0.5"
 FAULT_DELAY_SECONDS = "0.5"
 
 BUILD_OK, BUILD_FAILED = 0, 1
+# Lines of a quiet step's output shown when it fails.
+FAILURE_TAIL_LINES = 40
 
 
 @dataclass(frozen=True)
@@ -70,17 +72,25 @@ def build_plan(settings: Settings, version: str, faulty: bool = False, context: 
 
 
 def execute(plan: ReleasePlan, runner: Runner, env: Mapping[str, str],
-            out: Callable[[str], None] = print) -> int:
-    """Run the plan's steps in order; stop at the first failure (BUILD_FAILED)."""
+            out: Callable[[str], None] = print, quiet: bool = False) -> int:
+    """Run the plan's steps in order; stop at the first failure (BUILD_FAILED).
+
+    `quiet` keeps the tools' output (a whole build log) to itself and shows
+    only its last lines when a step fails: what runs inside `pulumi up`
+    prints one line per step, so no build log ends up in the stack's state.
+    """
     for step in plan.steps:
         out(f"==> {step.summary}")
         stdin = env.get(step.stdin_from, "") if step.stdin_from else None
         try:
-            result = runner(step.argv, stdin=stdin, capture=False)
+            result = runner(step.argv, stdin=stdin, capture=quiet)
         except ToolMissing as error:
             out(f"error: {error}; install Docker 24 or newer and start it")
             return BUILD_FAILED
         if result.returncode != 0:
+            if quiet:
+                for line in [*result.stdout.splitlines(), *result.stderr.splitlines()][-FAILURE_TAIL_LINES:]:
+                    out(f"    {line}")
             out(f"error: `{step.argv[0]} {step.argv[1]}` failed with exit code {result.returncode}")
             return BUILD_FAILED
     return BUILD_OK

@@ -77,6 +77,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help=f"bake in errors ({FAULT_ERROR_RATE}) and latency ({FAULT_DELAY_SECONDS}s) "
                              "so that Flagger rolls the release back")
     parser.add_argument("--watch", action="store_true", help="follow the canary until promoted or rolled back")
+    parser.add_argument("--expect-rollback", action="store_true",
+                        help="with --watch: succeed (exit 0) when Flagger rolls the release back, fail when it "
+                             "promotes it (to prove a faulty release is stopped)")
     parser.add_argument("--timeout", type=_positive_minutes, default=DEFAULT_TIMEOUT_MINUTES, metavar="MIN",
                         help=f"minutes to watch before giving up (default: {DEFAULT_TIMEOUT_MINUTES})")
     parser.add_argument("--kubeconfig", metavar="FILE",
@@ -131,8 +134,9 @@ def prepare(settings: Settings, version_text: str, faulty: bool, initial: bool, 
 
 
 def watch(version: str, minutes: int, kubectl: Kubectl, source: KubeconfigSource, stack: str,
-          out: Callable[[str], None]) -> int:
-    """Follow the canary of `version`: 0 promoted, 1 rolled back, timed out or not followable."""
+          out: Callable[[str], None], expect_rollback: bool = False) -> int:
+    """Follow the canary of `version`: 0 for the expected outcome (promotion, or a rollback when
+    `expect_rollback`), 1 for the other one, a timeout or a canary that cannot be followed."""
     out(f"following Canary {APP_NAMESPACE}/{APP_NAME} of {version} ({source.describe()}; "
         f"up to {minutes} min; Flux picks the new tag within a few minutes)")
     canary_watch = CanaryWatch(version)
@@ -144,11 +148,13 @@ def watch(version: str, minutes: int, kubectl: Kubectl, source: KubeconfigSource
         return EXIT_FAILED
     if canary_watch.outcome is Outcome.PROMOTED:
         out(f"{version} promoted: it now serves all traffic")
-        return EXIT_OK
+        if expect_rollback:
+            out(f"error: {version} was promoted, but a rollback was expected")
+        return EXIT_FAILED if expect_rollback else EXIT_OK
     if canary_watch.outcome is Outcome.ROLLED_BACK:
         primary = canary_watch.last.primary_tag if canary_watch.last else None
         out(f"{version} rolled back by Flagger: the primary still runs {primary or 'the previous version'}")
-        return EXIT_FAILED
+        return EXIT_OK if expect_rollback else EXIT_FAILED
     out(f"error: {timeout_message(canary_watch, minutes, stack)}")
     return EXIT_FAILED
 
@@ -178,6 +184,9 @@ def handle(args: argparse.Namespace, runner: Runner = run_process, env: Mapping[
     except REFUSALS as error:
         out(f"error: {error}")
         return EXIT_REFUSED
+    if args.expect_rollback and not args.watch:
+        out("error: --expect-rollback needs --watch")
+        return EXIT_REFUSED
     if plan is None:
         return EXIT_OK
     if args.dry_run:
@@ -191,11 +200,12 @@ def handle(args: argparse.Namespace, runner: Runner = run_process, env: Mapping[
             except KubeError as error:
                 out(f"error: cannot follow the canary ({source.describe()}): {error}")
                 return EXIT_REFUSED
-        if execute(plan, runner, env, out) != 0:
+        if execute(plan, runner, env, out, quiet=args.initial) != 0:
             return EXIT_FAILED
         out(f"pushed {plan.image}")
         if not args.watch:
             out(f"Flux image automation deploys it within a few minutes; follow it with --watch or "
                 f"`python -m progressive_delivery status --stack {settings.stack}`")
             return EXIT_OK
-        return watch(args.version, args.timeout, Kubectl(runner, kubeconfig), source, settings.stack, out)
+        return watch(args.version, args.timeout, Kubectl(runner, kubeconfig), source, settings.stack, out,
+                     expect_rollback=args.expect_rollback)

@@ -87,3 +87,19 @@ def test_missing_docker_is_one_line():
     lines: list[str] = []
     assert execute(build_plan(staging(), "1.2.0"), runner, {}, lines.append) == 1
     assert lines[-1] == "error: 'docker' is not installed or not on PATH; install Docker 24 or newer and start it"
+
+
+def test_a_quiet_build_keeps_its_log_and_shows_only_the_tail_of_a_failure():
+    log = "\n".join(f"step {n}" for n in range(100))
+    captured: list[bool] = []
+
+    def runner(argv, *, env=None, stdin=None, capture=True, timeout=None):
+        captured.append(capture)
+        return Result(0 if argv[1] == "build" else 1, log, "denied: requested access to the resource")
+
+    lines: list[str] = []
+    assert execute(build_plan(staging(), "1.2.0"), runner, {}, lines.append, quiet=True) == 1
+    assert captured == [True, True], "a quiet run captures every tool's output"
+    assert "step 0" not in "\n".join(lines) and "    step 99" in lines
+    assert "    denied: requested access to the resource" in lines
+    assert len(lines) <= 2 + 1 + 40 + 1

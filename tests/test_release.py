@@ -144,6 +144,22 @@ def test_release_with_watch_exits_1_on_rollback(monkeypatch, capsys):
     assert "2.0.0 rolled back by Flagger: the primary still runs 1.0.0" in capsys.readouterr().out
 
 
+def test_an_expected_rollback_is_a_success_and_a_promotion_a_failure(monkeypatch, capsys):
+    monkeypatch.setattr(canary_watch, "POLL_SECONDS", 0)
+    image = "localhost:5051/echo-version:{}"
+    rollback = canary_cluster([{"phase": "Progressing", "canaryWeight": 10}, {"phase": "Failed", "failedChecks": 2}],
+                              lambda _: (image.format("2.0.0"), image.format("1.0.0")),
+                              clusters=cluster_list("pd-production"))
+    argv = ("--stack", "production", "2.0.0", "--faulty", "--watch", "--expect-rollback", "--timeout", "1")
+    assert release.handle(args(*argv), runner=rollback, env={}, tags_of=lambda endpoint: ["1.0.0"]) == 0
+    promoted = canary_cluster([{"phase": "Succeeded"}], lambda _: (image.format("2.0.0"), image.format("2.0.0")),
+                              clusters=cluster_list("pd-production"))
+    assert release.handle(args(*argv), runner=promoted, env={}, tags_of=lambda endpoint: ["1.0.0"]) == 1
+    assert "2.0.0 was promoted, but a rollback was expected" in capsys.readouterr().err
+    assert release.handle(args("--stack", "production", "2.0.0", "--expect-rollback"), env={},
+                          tags_of=lambda endpoint: []) == 2
+
+
 def test_watch_of_a_cluster_that_is_gone_is_refused_before_building(capsys):
     tools = FakeTools(kubeconfig=Result(1, "", NO_NODES), clusters=cluster_list("pd-production"))
     code = release.handle(args("--stack", "staging", "1.2.0", "--watch"), runner=tools, env={},

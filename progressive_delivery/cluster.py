@@ -71,6 +71,12 @@ else
     fi
     registry_args=(--registry-create "$REGISTRY_CONTAINER:127.0.0.1:$REGISTRY_PORT")
   fi
+  # Pods keep resolving the registry's name after a Docker or host restart only through k3d's DNS
+  # fix (k3s rewrites CoreDNS's NodeHosts on restart); make sure it is on, except on Colima,
+  # where k3d turns it off itself.
+  if [ "$(docker info --format '{{.Name}}' 2>/dev/null)" != colima ]; then
+    export K3D_FIX_DNS=1
+  fi
   k3d cluster create "$CLUSTER_NAME" \\
     --image "$K3S_IMAGE" \\
     --servers "$SERVERS" \\

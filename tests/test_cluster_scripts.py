@@ -20,6 +20,10 @@ if [ -e "$state/docker-down" ]; then
   echo "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?" >&2
   exit 1
 fi
+if [ "$1" = "info" ]; then
+  cat "$state/docker-name" 2>/dev/null || echo docker-desktop
+  exit 0
+fi
 if [ "$1 $2" = "container inspect" ]; then
   name="${*: -1}"
   if [ -e "$state/container-$name" ]; then
@@ -37,6 +41,7 @@ exit 64
 FAKE_K3D = r"""#!/bin/bash
 state="$FAKE_STATE"
 echo "k3d $*" >> "$state/calls"
+echo "${K3D_FIX_DNS:-unset}" > "$state/fix-dns"
 case "$1 $2" in
   "cluster create")
     name="$3"; label=""; registry=""; prev=""
@@ -117,6 +122,15 @@ def test_create_makes_the_labelled_cluster_and_prints_only_the_kubeconfig(machin
         assert expected in create
     assert "--registry-create" not in create
     assert (machine.state / SERVER).read_text() == "test"
+
+
+def test_create_keeps_the_registry_resolvable_after_restarts_except_on_colima(machine):
+    assert machine.run(cluster.CREATE).returncode == 0
+    assert (machine.state / "fix-dns").read_text().strip() == "1"
+    (machine.state / SERVER).unlink()
+    (machine.state / "docker-name").write_text("colima\n")
+    assert machine.run(cluster.CREATE).returncode == 0
+    assert (machine.state / "fix-dns").read_text().strip() == "unset"
 
 
 def test_create_with_the_local_registry_creates_it_with_the_cluster(machine):

@@ -7,12 +7,17 @@ user's default kubeconfig left untouched. k3d creates the registry with the
 cluster (`--registry-create`), wires the nodes' image mirror to it and
 deletes it with the cluster.
 
-Every node container carries the label `progressive-delivery.stack=<stack>`.
-An existing cluster of the same name is adopted only when it carries this
-stack's label; a cluster or registry container of another owner stops the
-run, naming it. Deletion counts only Docker's own "no such container" as
-gone: with Docker down or k3d missing the delete fails and the state keeps
-the cluster.
+Every server container carries the labels `progressive-delivery.stack=<stack>`
+and `progressive-delivery.instance=<id>`. An existing cluster of the same
+name is adopted only when it carries this stack's label; a cluster or
+registry container of another owner stops the run, naming it. Deletion
+counts only Docker's own "no such container" as gone: with Docker down or
+k3d missing the delete fails and the state keeps the cluster.
+
+The instance id is part of the command's triggers: the program reads it from
+the running cluster, and picks a new one when the cluster is missing, so a
+cluster deleted by hand is created again (with everything in it) by the next
+`pulumi up`, while an unchanged cluster never is.
 
 The kubeconfig (the script's only stdout) is a Pulumi secret and feeds the
 Kubernetes provider, whose cluster identity is the command's id: it changes
@@ -21,17 +26,24 @@ only when the cluster is really created anew.
 
 from __future__ import annotations
 
+import json
+import re
+import uuid
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_kubernetes as k8s
 from pulumi_command import local
 
+from .process import Runner, ToolMissing
 from .providers import kubernetes_provider
 from .settings import K3dClusterSettings, RegistrySettings
 from .shell import BASH, script
 
 IDENTITY_LABEL = "progressive-delivery.stack"
+INSTANCE_LABEL = "progressive-delivery.instance"
+# The instance id when Docker cannot tell whether the cluster runs.
+UNKNOWN_INSTANCE = "unknown"
 
 # Shared by both scripts: what Docker says of a container, as "absent", or
 # its identity label ("<no value>" when it has none); any other failure
@@ -85,6 +97,7 @@ else
     --port "127.0.0.1:$HTTP_PORT:80@loadbalancer" \\
     --k3s-arg "--disable=traefik@server:*" \\
     --runtime-label "$IDENTITY_LABEL=$STACK@server:*" \\
+    --runtime-label "$INSTANCE_LABEL=$INSTANCE@server:*" \\
     --kubeconfig-update-default=false \\
     --kubeconfig-switch-context=false \\
     --wait --timeout 300s \\
@@ -107,13 +120,39 @@ fi
 """)
 
 
+def server_labels(runner: Runner, cluster_name: str) -> dict[str, str] | None:
+    """Labels of the cluster's first server container: {} when there is none, None when Docker cannot tell."""
+    try:
+        result = runner(["docker", "container", "inspect", "--format", "{{json .Config.Labels}}",
+                         f"k3d-{cluster_name}-server-0"], capture=True, timeout=30)
+    except ToolMissing:
+        return None
+    if result.returncode == 0:
+        try:
+            labels = json.loads(result.stdout or "null")
+        except ValueError:
+            return None
+        return {str(k): str(v) for k, v in labels.items()} if isinstance(labels, dict) else {}
+    return {} if re.search(r"no such (container|object)", result.stderr, re.IGNORECASE) else None
+
+
+def instance_of(labels: dict[str, str] | None, stack: str) -> str:
+    """The instance id the cluster command is registered with (see the module's docstring)."""
+    if labels is None:
+        return UNKNOWN_INSTANCE
+    if labels.get(IDENTITY_LABEL) == stack and labels.get(INSTANCE_LABEL):
+        return labels[INSTANCE_LABEL]
+    return uuid.uuid4().hex[:12]
+
+
 @dataclass
 class ClusterArgs:
-    """The stack, the cluster's shape, and the registry to run beside it."""
+    """The stack, the cluster's shape, the registry to run beside it, and the running cluster's instance id."""
 
     stack: str
     cluster: K3dClusterSettings
     registry: RegistrySettings
+    instance: str = UNKNOWN_INSTANCE
 
 
 class Cluster(pulumi.ComponentResource):
@@ -130,6 +169,8 @@ class Cluster(pulumi.ComponentResource):
         environment = {
             "STACK": args.stack,
             "IDENTITY_LABEL": IDENTITY_LABEL,
+            "INSTANCE_LABEL": INSTANCE_LABEL,
+            "INSTANCE": args.instance,
             "CLUSTER_NAME": cluster.name,
             "K3S_IMAGE": cluster.k3s_image,
             "SERVERS": str(cluster.servers),

@@ -7,7 +7,7 @@ import socket
 from typing import TYPE_CHECKING
 
 from . import pins
-from .cluster import IDENTITY_LABEL
+from .cluster import IDENTITY_LABEL, server_labels
 from .process import Runner, ToolMissing
 from .settings import K3dClusterSettings, Settings
 
@@ -51,7 +51,7 @@ def port_problems(settings: Settings, runner: Runner) -> list[str]:
     """Host ports that are taken, unless this stack's own cluster holds them."""
     cluster = settings.cluster
     assert isinstance(cluster, K3dClusterSettings)
-    if owns_cluster(runner, cluster.name, settings.stack):
+    if (server_labels(runner, cluster.name) or {}).get(IDENTITY_LABEL) == settings.stack:
         return []
     ports = {"httpPort": cluster.http_port, "apiPort": cluster.api_port}
     if settings.registry.is_local and settings.registry.port:
@@ -59,14 +59,6 @@ def port_problems(settings: Settings, runner: Runner) -> list[str]:
     return [f"progressive-delivery:{setting}: port {port} on 127.0.0.1 is already in use; stop what holds it "
             f"or choose another port (`pulumi config set progressive-delivery:{setting} <port>`)"
             for setting, port in ports.items() if not port_is_free(port)]
-
-
-def owns_cluster(runner: Runner, cluster_name: str, stack: str) -> bool:
-    """True when the cluster's server container exists and carries this stack's identity label."""
-    result = runner(["docker", "container", "inspect", "--format",
-                     f'{{{{ index .Config.Labels "{IDENTITY_LABEL}" }}}}', f"k3d-{cluster_name}-server-0"],
-                    capture=True, timeout=30)
-    return result.returncode == 0 and result.stdout.strip() == stack
 
 
 def port_is_free(port: int, host: str = "127.0.0.1") -> bool:

@@ -15,9 +15,10 @@ import pulumi
 import pulumi_github as github
 
 from . import config, flux_manifest, pins, preflight
-from .cluster import Cluster, ClusterArgs
+from .cluster import Cluster, ClusterArgs, instance_of, server_labels
 from .existing_cluster import ExistingCluster, ExistingClusterArgs, FluxTeardown, FluxTeardownArgs
 from .github_access import DEFAULT_API_URL
+from .process import run_process
 from .project import PROJECT
 from .providers import github_provider
 from .settings import ExistingClusterSettings, K3dClusterSettings, Settings
@@ -90,7 +91,8 @@ def _plain_kubeconfig(settings: Settings) -> str | None:
 def cluster(setup: Setup) -> Cluster | ExistingCluster:
     settings = setup.settings
     if isinstance(settings.cluster, K3dClusterSettings):
-        return Cluster("cluster", ClusterArgs(settings.stack, settings.cluster, settings.registry))
+        instance = instance_of(server_labels(run_process, settings.cluster.name), settings.stack)
+        return Cluster("cluster", ClusterArgs(settings.stack, settings.cluster, settings.registry, instance))
     assert setup.kubeconfig is not None
     return ExistingCluster("cluster", ExistingClusterArgs(settings.cluster, setup.kubeconfig))
 

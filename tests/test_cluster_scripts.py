@@ -46,7 +46,7 @@ case "$1 $2" in
   "cluster create")
     name="$3"; label=""; registry=""; prev=""
     for arg in "$@"; do
-      [ "$prev" = "--runtime-label" ] && label="${arg#*=}" && label="${label%@*}"
+      [ "$prev" = "--runtime-label" ] && [ -z "$label" ] && label="${arg#*=}" && label="${label%@*}"
       [ "$prev" = "--registry-create" ] && registry="${arg%%:*}"
       prev="$arg"
     done
@@ -62,6 +62,8 @@ esac
 ENVIRONMENT = {
     "STACK": "test",
     "IDENTITY_LABEL": cluster.IDENTITY_LABEL,
+    "INSTANCE_LABEL": cluster.INSTANCE_LABEL,
+    "INSTANCE": "4f2a9c",
     "CLUSTER_NAME": "pd-test",
     "K3S_IMAGE": "rancher/k3s:v1.36.4-k3s1",
     "SERVERS": "1",
@@ -118,7 +120,8 @@ def test_create_makes_the_labelled_cluster_and_prints_only_the_kubeconfig(machin
                      "--api-port 127.0.0.1:6550", "--port 127.0.0.1:8080:80@loadbalancer",
                      "--k3s-arg --disable=traefik@server:*", "--kubeconfig-update-default=false",
                      "--kubeconfig-switch-context=false", "--wait",
-                     f"--runtime-label {cluster.IDENTITY_LABEL}=test@server:*"):
+                     f"--runtime-label {cluster.IDENTITY_LABEL}=test@server:*",
+                     f"--runtime-label {cluster.INSTANCE_LABEL}=4f2a9c@server:*"):
         assert expected in create
     assert "--registry-create" not in create
     assert (machine.state / SERVER).read_text() == "test"
@@ -201,3 +204,20 @@ def test_a_failing_create_fails_the_command(machine):
     result = machine.run(cluster.CREATE)
     assert result.returncode != 0
     assert "port is already allocated" in result.stderr and result.stdout == ""
+
+
+def test_what_docker_says_of_the_server_container():
+    from progressive_delivery.process import Result, ToolMissing
+
+    def answering(result: Result):
+        return lambda argv, **_: result
+
+    def missing(argv, **_):
+        raise ToolMissing(argv[0])
+
+    labels = '{"progressive-delivery.stack": "test", "progressive-delivery.instance": "4f2a9c", "app": "k3d"}'
+    assert cluster.server_labels(answering(Result(0, labels)), "pd-test")["progressive-delivery.instance"] == "4f2a9c"
+    assert cluster.server_labels(answering(Result(1, "", "Error: No such container: k3d-pd-test-server-0")),
+                                 "pd-test") == {}
+    assert cluster.server_labels(answering(Result(1, "", "Cannot connect to the Docker daemon")), "pd-test") is None
+    assert cluster.server_labels(missing, "pd-test") is None

@@ -155,7 +155,8 @@ def test_taken_ports_are_named_unless_this_stacks_cluster_holds_them(machine, ap
         assert found == [f"progressive-delivery:httpPort: port {port} on 127.0.0.1 is already in use; stop what "
                          f"holds it or choose another port (`pulumi config set progressive-delivery:httpPort "
                          f"<port>`)"]
-        tool(machine, "docker", 'case "$1" in info) echo 28.2.2 ;; container) echo staging ;; esac\n')
+        tool(machine, "docker", 'case "$1" in info) echo 28.2.2 ;; '
+                                'container) echo \'{"progressive-delivery.stack": "staging"}\' ;; esac\n')
         passes(api, httpPort=port)
 
 

@@ -54,6 +54,7 @@ def test_cluster_command_runs_k3d_with_the_stack_shape_and_identity(program):
     for flag in ("--disable=traefik@server:*", "--kubeconfig-update-default=false",
                  "--kubeconfig-switch-context=false", "--wait", '"127.0.0.1:$HTTP_PORT:80@loadbalancer"',
                  '--runtime-label "$IDENTITY_LABEL=$STACK@server:*"',
+                 '--runtime-label "$INSTANCE_LABEL=$INSTANCE@server:*"',
                  '--registry-create "$REGISTRY_CONTAINER:127.0.0.1:$REGISTRY_PORT"'):
         assert flag in create
     environment = cluster.plain("environment")
@@ -63,6 +64,24 @@ def test_cluster_command_runs_k3d_with_the_stack_shape_and_identity(program):
     assert environment["API_PORT"] == str(settings.cluster.api_port)
     assert environment["K3S_IMAGE"] == settings.cluster.k3s_image == pins.k3s_image()
     assert environment["REGISTRY_PORT"] == str(settings.registry.port)
+
+
+def test_a_cluster_deleted_by_hand_is_created_again_and_a_running_one_kept(monkeypatch):
+    from progressive_delivery import cluster
+
+    def instance(stack: str, labels: dict[str, str] | None) -> str:
+        monkeypatch.setattr(cluster, "server_labels", lambda runner, name: labels)
+        monkeypatch.setattr("progressive_delivery.program_setup.server_labels", lambda runner, name: labels)
+        return evaluate(stack).one(COMMAND, "cluster").plain("environment")["INSTANCE"]
+
+    running = {"progressive-delivery.stack": "staging", "progressive-delivery.instance": "4f2a9c"}
+    assert instance("staging", running) == instance("staging", running) == "4f2a9c"
+    gone = instance("staging", {})
+    assert gone not in ("4f2a9c", cluster.UNKNOWN_INSTANCE) and instance("staging", {}) != gone
+    assert instance("staging", {"progressive-delivery.stack": "production"}) != "4f2a9c"
+    assert instance("staging", None) == cluster.UNKNOWN_INSTANCE
+    triggers = evaluate("staging").one(COMMAND, "cluster").plain("triggers")
+    assert cluster.UNKNOWN_INSTANCE in triggers, "the instance id is a trigger: a new one replaces the cluster"
 
 
 def test_cluster_is_replaced_delete_first_and_its_kubeconfig_is_secret(program):

@@ -16,7 +16,7 @@ from pathlib import Path
 import pulumi
 from pulumi_command import local
 
-from .publish import tree_digest
+from .publish_source import tree_digest
 from .shell import cli, relative_to_project
 
 KEY_VARIABLE = "PD_DEPLOY_KEY"

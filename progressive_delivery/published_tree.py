@@ -19,7 +19,7 @@ import pulumi
 import pulumi_github as github
 from pulumi_command import local
 
-from .publish import tree_digest
+from .publish_source import tree_digest
 from .shell import cli, relative_to_project
 
 KEY_VARIABLE = "PD_DEPLOY_KEY"

@@ -20,6 +20,7 @@ import semver
 
 from . import names, pins
 from .project import APP_NAME, APP_SOURCE, PROJECT, PROJECT_ROOT
+from .refname import branch_name_problem
 from .settings import (
     CLUSTER_PROVIDERS,
     EXISTING,
@@ -238,7 +239,7 @@ def build_settings(stack: str, raw: Mapping[str, Any], env: Mapping[str, str],
         owner=owner,
         name=r.text("repositoryName", names.repository_name_problem),
         visibility=r.choice("repositoryVisibility", VISIBILITIES),
-        branch=r.text("repositoryBranch", names.branch_problem),
+        branch=r.text("repositoryBranch", branch_name_problem),
         on_destroy=r.choice("repositoryOnDestroy", ON_DESTROY),
     )
     flux_version = r.text("fluxVersion", lambda v: None if _FLUX_VERSION.match(v)

@@ -2,7 +2,7 @@
 
 They follow the system that reads the value: DNS for host names, k3d and
 Docker for cluster names, GitHub for owners and repositories, git for branch
-names, URL paths for the app's prefix. Only ASCII counts as letters and
+names (refname.py), URL paths for the app's prefix. Only ASCII counts as letters and
 digits: YAML happily carries full-width digits or a trailing newline, and
 none of those systems accepts them.
 """
@@ -19,7 +19,6 @@ _CLUSTER_NAME = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", re.ASCII)
 _OWNER = re.compile(r"[A-Za-z0-9]+(-[A-Za-z0-9]+)*", re.ASCII)
 _REPOSITORY = re.compile(r"[A-Za-z0-9._-]{1,100}", re.ASCII)
 _PATH_SEGMENT = re.compile(r"[A-Za-z0-9._~-]+", re.ASCII)
-_BRANCH_FORBIDDEN = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]")
 
 
 def hygiene_problem(value: Any) -> str | None:
@@ -75,19 +74,3 @@ def readable_file_problem(path: str) -> str | None:
     if not os.path.isfile(expanded) or not os.access(expanded, os.R_OK):
         return "no readable file there; give the path of the cluster's kubeconfig"
     return None
-
-
-def branch_problem(name: str) -> str | None:
-    """A branch name as git's ref-format rules accept it (`git check-ref-format --branch`)."""
-    problem = None
-    if not name or name.startswith("-"):
-        problem = "it must not be empty or start with '-'"
-    elif name == "HEAD" or name.startswith("refs/"):
-        problem = "name the branch itself (such as main), not HEAD or a full ref"
-    elif _BRANCH_FORBIDDEN.search(name) or ".." in name or "@{" in name or name == "@":
-        problem = "it contains a character or sequence git forbids (space, ~ ^ : ? * [ \\, '..', '@{')"
-    elif name.startswith("/") or name.endswith("/") or "//" in name or name.endswith("."):
-        problem = "slashes separate non-empty components and the name must not end with '.'"
-    elif any(part.startswith(".") or part.endswith(".lock") for part in name.split("/")):
-        problem = "no component may start with '.' or end with '.lock'"
-    return problem

@@ -52,6 +52,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--overwrite-published", dest="overwrite", action="store_true",
                         help="publish even though this checkout lacks the commit the last publish came from; "
                              "where this tree differs from that publish, this tree wins (the files are named)")
+    parser.add_argument("--porcelain", action="store_true",
+                        help="print only the commit the branch points at afterwards on stdout (the summary "
+                             "goes to stderr); what `pulumi up` reads")
     parser.add_argument("--no-check", dest="check", action="store_false",
                         help="skip the platform check of the source and of the merged tree")
     parser.set_defaults(handler=handle)
@@ -84,7 +87,11 @@ def handle(args: argparse.Namespace) -> int:
     except PublishError as error:
         print(f"error: {error}", file=sys.stderr)
         return error.exit_code
-    print(result.summary())
+    if args.porcelain:
+        print(result.summary(), file=sys.stderr)
+        print(result.commit or "")
+    else:
+        print(result.summary())
     for note in result.notes:
         print(f"note: {note}", file=sys.stderr)
     return 0

@@ -19,7 +19,7 @@ import pulumi
 import pulumi_github as github
 from pulumi_command import local
 
-from .publish_source import tree_digest
+from .publish_source import SourceTreeError, tree_digest
 from .shell import cli, relative_to_project
 
 KEY_VARIABLE = "PD_DEPLOY_KEY"
@@ -47,7 +47,10 @@ class PublishedTree(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: PublishedTreeArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("progressive-delivery:publish:PublishedTree", name, None, opts)
-        digest = tree_digest(args.source)
+        try:
+            digest = tree_digest(args.source)
+        except SourceTreeError as error:
+            raise pulumi.RunError(str(error)) from None
         create = pulumi.Output.from_input(args.remote).apply(lambda remote: cli(
             "publish",
             "--source", relative_to_project(args.source),

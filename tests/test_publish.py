@@ -334,6 +334,15 @@ def test_cli_publishes_then_reports_nothing_changed(daemon: h.Daemon, source: Pa
     assert second.returncode == 0 and second.stdout.startswith("Nothing changed")
 
 
+def test_cli_porcelain_prints_only_the_branch_commit(daemon: h.Daemon, source: Path) -> None:
+    remote = daemon.create()
+    published = h.cli("--source", str(source), "--remote", remote.url, "--no-check", "--porcelain")
+    assert published.returncode == 0, published.stderr
+    assert published.stdout == f"{remote.ref()}\n" and "Published" in published.stderr
+    unchanged = h.cli("--source", str(source), "--remote", remote.url, "--no-check", "--porcelain")
+    assert unchanged.stdout == published.stdout and "Nothing changed" in unchanged.stderr
+
+
 def test_cli_conflict_exits_1_naming_the_file(daemon: h.Daemon, source: Path) -> None:
     remote = daemon.create()
     assert h.command("--source", str(source), "--remote", remote.url, "--no-check").returncode == 0

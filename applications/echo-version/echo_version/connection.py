@@ -52,6 +52,8 @@ class Connection:
         """Answer requests until the client leaves or a limit, an answer or the shutdown ends the connection."""
         reason = "shutdown"
         try:
+            self.sock.setblocking(False)
+            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # each answer is one write: send it now
             reason = await self._serve_requests()
             if reason == "answered":
                 await self._linger()

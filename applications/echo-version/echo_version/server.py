@@ -77,8 +77,6 @@ class EchoServer:
             except BaseException:
                 self.slots.release()
                 raise
-            sock.setblocking(False)
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # each answer is one write: send it now
             task = asyncio.create_task(self._serve(sock, str(address[0]), loop.time()))
             self.tasks.add(task)
             task.add_done_callback(self._finished)

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from echo_harness import Server, app_env, metric_value, raw_exchange, servers
+from echo_harness import Server, app_env, metric_value, raw_exchange, servers, start_server
 
 SLOW_HEAD = b"GET /version HTTP/1.1\r\nHost: x\r\n"
 HEALTHZ = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
@@ -25,6 +25,22 @@ HEALTHZ = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
 @pytest.fixture
 def make_server(tmp_path: Path) -> Iterator[Callable[..., Server]]:
     yield from servers(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    running = start_server(tmp_path_factory.mktemp("echo"))
+    yield running
+    assert running.stop() == 0
+
+
+@pytest.fixture(scope="module")
+def strict_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """Short deadlines, so that each can be seen to pass; tests compare its counters before and after."""
+    running = start_server(tmp_path_factory.mktemp("echo"), "--header-timeout", "0.5", "--keepalive-timeout", "0.4",
+                           "--send-timeout", "0.5")
+    yield running
+    assert running.stop() == 0
 
 
 def closed_count(server: Server, reason: str) -> float:
@@ -70,35 +86,34 @@ def seconds_until_closed(sock: socket.socket, limit: float, trickle: float | Non
     (b"GET /version HTTP/2.0\r\nHost: x\r\n\r\n", 505),
     (b"BREW /version HTTP/1.1\r\nHost: x\r\n\r\n", 501),
 ])
-def test_malformed_requests_get_json_errors(make_server, request_bytes, status):
-    server = make_server()
+def test_malformed_requests_get_json_errors(server, request_bytes, status):
     head, _, body = raw_exchange(server.port, request_bytes).decode().partition("\r\n\r\n")
     assert head.startswith(f"HTTP/1.1 {status} ") and "Connection: close" in head
     assert "error" in json.loads(body)
-    server.stop()
+    # The answer is logged before the connection is closed.
     events = server.log_events()
     assert not [e for e in events if e["level"] == "error"]
-    # The readiness poll of the fixture may be logged after this request: look for it, not at the end.
-    assert status in [e["status"] for e in events if e["event"] == "request"]
+    assert [e["status"] for e in events if e["event"] == "request"][-1] == status
 
 
 @pytest.mark.parametrize("kept_alive", [False, True])
-def test_header_deadline_closes_a_slow_socket_however_often_it_sends(make_server, kept_alive):
-    server = make_server("--header-timeout", "0.5")
-    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
-        if kept_alive:  # the deadline starts again with the first byte of the next request
+def test_header_deadline_closes_a_slow_socket_however_often_it_sends(strict_server, kept_alive):
+    before = closed_count(strict_server, "header_timeout")
+    with socket.create_connection(("127.0.0.1", strict_server.port), timeout=5) as sock:
+        if kept_alive:  # the deadline starts with the first byte of the next request, not before
             sock.sendall(HEALTHZ)
             assert read_answer(sock).startswith(b"HTTP/1.1 200 ")
-            time.sleep(0.7)
+            time.sleep(0.3)
         sock.sendall(SLOW_HEAD)
         # A byte every 0.1 s would defeat any per-read timeout; the deadline is for the whole head.
         elapsed = seconds_until_closed(sock, limit=5, trickle=0.1)
     assert 0.4 <= elapsed <= 2.5
-    assert closed_count(server, "header_timeout") == 1
+    assert closed_count(strict_server, "header_timeout") == before + 1
 
 
-def test_idle_keepalive_connection_is_closed_and_a_busy_one_is_not(make_server):
-    server = make_server("--keepalive-timeout", "0.4")
+def test_idle_keepalive_connection_is_closed_and_a_busy_one_is_not(strict_server):
+    server = strict_server
+    before = closed_count(server, "keepalive_timeout")
     with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
         for _ in range(4):  # 0.75 s in all, never idle for 0.4 s
             sock.sendall(HEALTHZ)
@@ -106,7 +121,7 @@ def test_idle_keepalive_connection_is_closed_and_a_busy_one_is_not(make_server):
             time.sleep(0.25)
         elapsed = seconds_until_closed(sock, limit=5) + 0.25
     assert 0.3 <= elapsed <= 2.5
-    assert closed_count(server, "keepalive_timeout") == 1
+    assert closed_count(server, "keepalive_timeout") == before + 1
 
 
 def test_connections_beyond_the_cap_wait_until_one_closes(make_server):
@@ -128,22 +143,22 @@ def test_connections_beyond_the_cap_wait_until_one_closes(make_server):
     assert metric_value(metrics, "echo_version_connections_limit") == 3
 
 
-def test_send_deadline_closes_a_client_that_does_not_read(make_server):
-    server = make_server("--send-timeout", "0.5")
+def test_send_deadline_closes_a_client_that_does_not_read(strict_server):
+    server = strict_server
+    before = closed_count(server, "send_timeout")
     with socket.socket() as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         sock.connect(("127.0.0.1", server.port))
         sock.settimeout(5)
         sock.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n" * 2000)  # and never read the answers
         deadline = time.monotonic() + 10
-        while closed_count(server, "send_timeout") < 1:
+        while closed_count(server, "send_timeout") < before + 1:
             assert time.monotonic() < deadline, "the connection was not closed by the send deadline"
             time.sleep(0.1)
 
 
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads threads from /proc (Linux)")
-def test_many_slow_sockets_cost_no_thread_and_version_still_answers(make_server):
-    server = make_server("--quiet")
+def test_many_slow_sockets_cost_no_thread_and_version_still_answers(server):
     slow = [socket.create_connection(("127.0.0.1", server.port), timeout=5) for _ in range(500)]
     try:
         for sock in slow:

@@ -38,19 +38,21 @@ image = AppImage("echo-version-image", AppImageArgs(
     registry_identity=program_setup.local_registry_identity(settings, cluster)))
 
 applications = ApplicationNamespace("applications", opts=on_cluster)
-flux = FluxInstall("flux", FluxInstallArgs(settings.flux_version, setup.flux_manifest, after=[applications]),
-                   opts=on_cluster)
+flux = FluxInstall("flux", FluxInstallArgs(settings.flux_version, setup.flux_manifest, setup.owner_labels,
+                                           after=[applications]), opts=on_cluster)
 inputs = PlatformInputs("platform-inputs", PlatformInputsArgs(
     settings, setup.registry_password, after=[flux, applications]), opts=on_cluster)
+teardown = program_setup.teardown_for(setup, after=[flux, inputs])
 sync = FluxSync("flux-sync", FluxSyncArgs(
     settings=settings,
     ssh_url=repository.ssh_url,
     private_key=repository.private_key,
     public_key=repository.public_key,
     published_commit=published.commit,
+    inputs_digest=inputs.digest,
     source_ready=[flux, published],
-    sync_ready=[inputs, image],
+    sync_ready=[inputs, image, *([teardown] if teardown else [])],
 ), opts=on_cluster)
-program_setup.teardown_for(setup, cluster, before=[sync, inputs, flux])
+app_url = program_setup.app_url(setup, cluster, after=[sync])
 
-outputs.export(settings, cluster, repository, inputs, image, sync)
+outputs.export(settings, cluster, repository, inputs, image, app_url)

@@ -24,7 +24,9 @@ from .refname import branch_name_problem
 from .settings import (
     CLUSTER_PROVIDERS,
     EXISTING,
+    HOST_PORT_KEYS,
     K3D,
+    K3D_GATEWAY_SERVICE_TYPE,
     LOCAL_REGISTRY,
     REGISTRY_CONTAINER_PORT,
     ExistingClusterSettings,
@@ -220,14 +222,13 @@ def build_settings(stack: str, raw: Mapping[str, Any], env: Mapping[str, str],
 
     provider = r.choice("clusterProvider", CLUSTER_PROVIDERS)
     cluster_name = r.text("clusterName", names.cluster_name_problem)
+    registry_port = None
     if provider == EXISTING:
         cluster: Any = _existing_cluster(r, cluster_name, secrets)
-        gateway = GatewaySettings(r.choice("gatewayServiceType", GATEWAY_SERVICE_TYPES),
-                                  r.string_map("gatewayServiceAnnotations"),
-                                  r.optional_text("publicHost", names.hostname_problem))
+        gateway = _gateway(r)
     else:
-        cluster = _k3d_cluster(r, cluster_name)
-        gateway = GatewaySettings("LoadBalancer")
+        cluster, registry_port = _k3d_cluster(r, cluster_name)
+        gateway = GatewaySettings(K3D_GATEWAY_SERVICE_TYPE)
 
     owner = str(r.value("repositoryOwner") or env.get("GITHUB_OWNER", ""))
     if not owner and secrets is not None:
@@ -245,7 +246,7 @@ def build_settings(stack: str, raw: Mapping[str, Any], env: Mapping[str, str],
     flux_version = r.text("fluxVersion", lambda v: None if _FLUX_VERSION.match(v)
                           else f"pin a Flux release such as {pins.pin('flux').version}")
     app_version = r.text("appVersion", lambda v: _app_version_problem(stack, v))
-    registry = _registry(r, provider, secrets)
+    registry = _registry(r, provider, secrets, registry_port)
     settings = Settings(
         stack=stack, cluster=cluster, gateway=gateway, repository=repository, registry=registry,
         flux_version=flux_version, app_version=app_version,
@@ -265,7 +266,8 @@ def build_settings(stack: str, raw: Mapping[str, Any], env: Mapping[str, str],
     return settings
 
 
-def _k3d_cluster(r: _Reader, name: str) -> K3dClusterSettings:
+def _k3d_cluster(r: _Reader, name: str) -> tuple[K3dClusterSettings, int | None]:
+    """The cluster's shape, and the local registry's host port (None with an external registry)."""
     r.refuse(EXISTING_ONLY, "applies only to clusterProvider existing")
     if r.given("kubeconfig"):
         r.fail("kubeconfig", "applies only to clusterProvider existing (a k3d cluster's kubeconfig comes from k3d)")
@@ -273,15 +275,31 @@ def _k3d_cluster(r: _Reader, name: str) -> K3dClusterSettings:
     agents = r.integer("clusterAgents", 0, 20, "use 0 (workloads run on the server) to 20 agents")
     k3s_image = r.text("k3sImage", _k3s_image_problem)
     hint = "use a free host port between 1024 and 65535"
-    ports = {port: r.integer(port, 1024, 65535, hint) for port in ("httpPort", "apiPort")}
+    ports = {port: r.integer(port, 1024, 65535, hint) for port in HOST_PORT_KEYS[:2]}
     if r.value("imageRepository") == LOCAL_REGISTRY:
         ports["registryPort"] = r.integer("registryPort", 1024, 65535, hint)
+    else:
+        r.refuse(["registryPort"], "applies only to the local registry (imageRepository: local)")
     seen: dict[int, str] = {}
     for setting, port in ports.items():
         if port in seen and setting not in r.tainted:
             r.fail(setting, f"port {port} is also used by {key(seen[port])}; every host port must be distinct")
         seen.setdefault(port, setting)
-    return K3dClusterSettings(name, servers, agents, k3s_image, ports["httpPort"], ports["apiPort"])
+    return (K3dClusterSettings(name, servers, agents, k3s_image, ports["httpPort"], ports["apiPort"]),
+            ports.get("registryPort"))
+
+
+def _gateway(r: _Reader) -> GatewaySettings:
+    """How an existing cluster exposes the gateway; without a load balancer, its host name is needed."""
+    service_type = r.choice("gatewayServiceType", GATEWAY_SERVICE_TYPES)
+    public_host = r.optional_text("publicHost", names.hostname_problem)
+    if service_type and service_type != K3D_GATEWAY_SERVICE_TYPE and public_host is None:
+        r.fail("publicHost", f"is required with gatewayServiceType {service_type}: only a load balancer has an "
+                             "address the program can read; give the host name that reaches the gateway")
+    if not r.given("grafanaHost"):
+        r.fail("grafanaHost", "is required on an existing cluster: give the host name (pointing at the gateway) "
+                              "Grafana answers on, e.g. grafana.example.com")
+    return GatewaySettings(service_type, r.string_map("gatewayServiceAnnotations"), public_host)
 
 
 def _existing_cluster(r: _Reader, name: str, secrets: SecretInputs | None) -> ExistingClusterSettings:
@@ -297,15 +315,14 @@ def _existing_cluster(r: _Reader, name: str, secrets: SecretInputs | None) -> Ex
     return ExistingClusterSettings(name, path, r.optional_text("kubeContext", names.context_problem))
 
 
-def _registry(r: _Reader, provider: str, secrets: SecretInputs | None) -> RegistrySettings:
+def _registry(r: _Reader, provider: str, secrets: SecretInputs | None, port: int | None) -> RegistrySettings:
     repository = r.text("imageRepository")
     username = r.value("imageRegistryUsername")
     if repository == LOCAL_REGISTRY:
         if provider == EXISTING:
             r.fail("imageRepository", "an existing cluster has no local registry beside it; give an external "
                                       "repository such as ghcr.io/<owner>/echo-version")
-        port = r.value("registryPort")
-        return RegistrySettings(repository, int(port) if str(port).isdigit() else None, None)
+        return RegistrySettings(repository, port, None)
     if repository and not _IMAGE_REPOSITORY.match(repository):
         r.fail("imageRepository", f"'{repository}' is neither 'local' nor an image repository "
                                   "such as ghcr.io/<owner>/echo-version")

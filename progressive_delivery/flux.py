@@ -3,12 +3,13 @@
 The install is one group of the manifest's objects; the provider orders them
 (namespace and CRDs before what lives in or uses them, and the reverse on
 destroy). The sync objects point Flux at the stack's repository; after every
-publish they carry a reconcile request stamped with the published commit,
-and Pulumi waits until Flux has handled that request and is Ready: first the
-GitRepository (it has fetched the commit), then the flux-system
+publish, and every change of the values the tree reads, they carry a
+reconcile request stamped with the published commit (and a digest of those
+values), and Pulumi waits until Flux has handled that request and is Ready:
+first the GitRepository (it has fetched the commit), then the flux-system
 Kustomization (it applied it, with `wait: true` over everything below it).
-So `pulumi up` returns when the platform runs the published tree, or fails
-naming what is not Ready.
+So `pulumi up` returns when the platform runs the published tree with the
+stack's values, or fails naming what is not Ready.
 """
 
 from __future__ import annotations
@@ -29,14 +30,18 @@ from .settings import Settings
 RECONCILE_REQUEST = "reconcile.fluxcd.io/requestedAt"
 # Pulumi waits this much longer than Flux's own timeout, so Flux's error is the one that surfaces.
 WAIT_MARGIN_MINUTES = 5
+# How long the GitRepository may take to fetch the published commit (its own timeout is 60s).
+SOURCE_WAIT_MINUTES = 5
 
 
 @dataclass
 class FluxInstallArgs:
-    """The pinned release, its verified manifest, and what must exist first."""
+    """The pinned release, its verified manifest, the labels marking it as the stack's, and what must
+    exist first."""
 
     version: str
     manifest: str
+    owner_labels: dict[str, str]
     after: Sequence[pulumi.Resource] = ()
 
 
@@ -47,7 +52,7 @@ class FluxInstall(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: FluxInstallArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("progressive-delivery:flux:FluxInstall", name, None, opts)
-        self.manifest = k8s.yaml.v2.ConfigGroup(name, objs=flux_manifest.objects(args.manifest),
+        self.manifest = k8s.yaml.v2.ConfigGroup(name, objs=flux_manifest.objects(args.manifest, args.owner_labels),
                                                 opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.after)))
         self.register_outputs({"version": args.version})
 
@@ -60,8 +65,10 @@ class FluxSyncArgs:
     ssh_url: pulumi.Input[str]
     private_key: pulumi.Input[str]
     public_key: pulumi.Input[str]
-    # The commit publishing left the branch at: stamped into the reconcile requests.
+    # The commit publishing left the branch at, and a digest of the values the tree reads:
+    # stamped into the reconcile requests, so a change of either is applied and waited for.
     published_commit: pulumi.Input[str]
+    inputs_digest: pulumi.Input[str]
     # Must exist before Flux fetches (Flux itself, the published tree and default branch) ...
     source_ready: Sequence[pulumi.Resource]
     # ... and before it applies (values and secrets the tree consumes, the first image).
@@ -83,8 +90,9 @@ class FluxSync(pulumi.ComponentResource):
     def __init__(self, name: str, args: FluxSyncArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("progressive-delivery:flux:FluxSync", name, None, opts)
         settings = args.settings
-        wait_seconds = (settings.ready_timeout_minutes + WAIT_MARGIN_MINUTES) * 60
-        timeouts = pulumi.CustomTimeouts(create=f"{wait_seconds}s", update=f"{wait_seconds}s")
+        apply_wait = f"{settings.ready_timeout_minutes + WAIT_MARGIN_MINUTES}m"
+        source_wait = f"{SOURCE_WAIT_MINUTES}m"
+        stamp = pulumi.Output.all(args.published_commit, args.inputs_digest).apply("-".join)
         self.secret = k8s.core.v1.Secret(
             f"{name}-git-credentials",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=FLUX_SYNC_NAME, namespace=FLUX_NAMESPACE),
@@ -109,13 +117,14 @@ class FluxSync(pulumi.ComponentResource):
                 "timeout": "60s",
             },
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.secret, *args.source_ready],
-                                        custom_timeouts=timeouts),
+                                        custom_timeouts=pulumi.CustomTimeouts(create=source_wait, update=source_wait,
+                                                                              delete=source_wait)),
         )
         self.kustomization = k8s.apiextensions.CustomResource(
             f"{name}-kustomization",
             api_version="kustomize.toolkit.fluxcd.io/v1",
             kind="Kustomization",
-            metadata=self._stamped(args.published_commit),
+            metadata=self._stamped(stamp),
             spec={
                 "interval": "10m",
                 "retryInterval": "1m",
@@ -126,18 +135,19 @@ class FluxSync(pulumi.ComponentResource):
                 "sourceRef": {"kind": "GitRepository", "name": FLUX_SYNC_NAME},
             },
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.git_repository, *args.sync_ready],
-                                        custom_timeouts=timeouts),
+                                        custom_timeouts=pulumi.CustomTimeouts(create=apply_wait, update=apply_wait,
+                                                                              delete=apply_wait)),
         )
         self.register_outputs({"path": settings.flux_path})
 
     @staticmethod
-    def _stamped(commit: pulumi.Input[str]) -> dict[str, Any]:
+    def _stamped(stamp: pulumi.Input[str]) -> dict[str, Any]:
         """Metadata of a sync object: its name, and a reconcile request Pulumi waits on."""
         return {
             "name": FLUX_SYNC_NAME,
             "namespace": FLUX_NAMESPACE,
             "annotations": {
-                RECONCILE_REQUEST: commit,
-                "pulumi.com/waitFor": handled_and_ready(commit),
+                RECONCILE_REQUEST: stamp,
+                "pulumi.com/waitFor": handled_and_ready(stamp),
             },
         }

@@ -95,6 +95,12 @@ def _store(path: Path, data: bytes) -> None:
         pass
 
 
-def objects(text: str) -> list[dict[str, Any]]:
-    """The manifest's objects, in order."""
-    return [document for document in yaml.safe_load_all(text) if isinstance(document, dict) and document.get("kind")]
+def objects(text: str, owner_labels: dict[str, str]) -> list[dict[str, Any]]:
+    """The manifest's objects, in order; Flux's namespace carries `owner_labels`, so a later run can
+    tell this stack's Flux from someone else's."""
+    found = [document for document in yaml.safe_load_all(text) if isinstance(document, dict) and document.get("kind")]
+    for document in found:
+        if document["kind"] == "Namespace":
+            metadata = document.setdefault("metadata", {})
+            metadata["labels"] = {**(metadata.get("labels") or {}), **owner_labels}
+    return found

@@ -1,25 +1,33 @@
-"""The machine a k3d stack runs on: Docker answers, k3d is a supported release, the host ports are free."""
+"""The machine `pulumi up` runs on: the tools it needs answer at a supported release, and a k3d stack's
+host ports are free."""
 
 from __future__ import annotations
 
 import errno
+import json
+import shutil
 import socket
-from typing import TYPE_CHECKING
 
 from . import pins
 from .cluster import IDENTITY_LABEL, server_labels
+from .config import key
+from .preflight_context import Context
 from .process import Runner, ToolMissing
 from .settings import K3dClusterSettings, Settings
 
-if TYPE_CHECKING:
-    from .preflight import Context
+
+def tool_problems(context: Context) -> list[str]:
+    """Docker (it builds the first image), kubectl (the platform check), git and ssh (publishing)."""
+    problems = [problem] if (problem := docker_problem(context.runner)) else []
+    problems += kubectl_problems(context.runner)
+    for tool, purpose in (("git", "publishing platform/"), ("ssh", "publishing over SSH with the deploy key")):
+        if shutil.which(tool) is None:
+            problems.append(f"{tool} is not installed or not on PATH; install it ({purpose} needs it)")
+    return problems
 
 
 def k3d_machine_problems(context: Context) -> list[str]:
-    """Docker, k3d and the host ports; one line per problem."""
-    docker = docker_problem(context.runner)
-    if docker:
-        return [docker, *k3d_version_problems(context.runner)]
+    """The k3d release, and the host ports of a k3d stack."""
     return [*k3d_version_problems(context.runner), *port_problems(context.settings, context.runner)]
 
 
@@ -32,6 +40,21 @@ def docker_problem(runner: Runner) -> str | None:
         reason = (result.stderr.strip().splitlines() or ["no answer"])[-1]
         return f"Docker does not answer ({reason}); start Docker (Docker Desktop, colima or dockerd)"
     return None
+
+
+def kubectl_problems(runner: Runner) -> list[str]:
+    minimum = pins.pin("kubectl").minimum
+    try:
+        result = runner(["kubectl", "version", "--client", "-o", "json"], capture=True, timeout=30)
+    except ToolMissing:
+        return [f"kubectl is not installed or not on PATH; install kubectl {minimum} or newer (the platform "
+                "check builds the Flux tree with its kustomize)"]
+    try:
+        found = str(json.loads(result.stdout)["clientVersion"]["gitVersion"])
+    except (ValueError, KeyError, TypeError):
+        return [f"cannot tell the kubectl version (`kubectl version --client` failed); install kubectl "
+                f"{minimum} or newer"]
+    return [problem] if (problem := pins.version_problem("kubectl", found)) else []
 
 
 def k3d_version_problems(runner: Runner) -> list[str]:
@@ -53,12 +76,9 @@ def port_problems(settings: Settings, runner: Runner) -> list[str]:
     assert isinstance(cluster, K3dClusterSettings)
     if (server_labels(runner, cluster.name) or {}).get(IDENTITY_LABEL) == settings.stack:
         return []
-    ports = {"httpPort": cluster.http_port, "apiPort": cluster.api_port}
-    if settings.registry.is_local and settings.registry.port:
-        ports["registryPort"] = settings.registry.port
-    return [f"progressive-delivery:{setting}: port {port} on 127.0.0.1 is already in use; stop what holds it "
-            f"or choose another port (`pulumi config set progressive-delivery:{setting} <port>`)"
-            for setting, port in ports.items() if not port_is_free(port)]
+    return [f"{key(setting)}: port {port} on 127.0.0.1 is already in use; stop what holds it or choose "
+            f"another port (`pulumi config set {key(setting)} <port>`)"
+            for setting, port in settings.host_ports().items() if not port_is_free(port)]
 
 
 def port_is_free(port: int, host: str = "127.0.0.1") -> bool:

@@ -77,12 +77,23 @@ class Kubectl:
     runner: Runner
     kubeconfig: Path | None = None
     request_timeout: str = "10s"
+    context: str | None = None
 
     def argv(self, *args: str) -> list[str]:
         base = ["kubectl"]
         if self.kubeconfig is not None:
             base += ["--kubeconfig", str(self.kubeconfig)]
+        if self.context:
+            base += ["--context", self.context]
         return [*base, f"--request-timeout={self.request_timeout}", *args]
+
+    def answer(self, *args: str) -> str:
+        """stdout of `kubectl ARGS` ("" when it fails); raises KubeconfigUnusable without kubectl."""
+        try:
+            result = self.runner(self.argv(*args), capture=True, timeout=60)
+        except ToolMissing:
+            raise KubeconfigUnusable("kubectl is not installed or not on PATH; install kubectl") from None
+        return result.stdout.strip() if result.returncode == 0 else ""
 
     def json(self, *args: str) -> Any:
         """`kubectl ARGS -o json`, parsed; raises a KubeError subclass on failure."""

@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -40,6 +41,10 @@ from .contract import (
 from .settings import Settings
 
 GRAFANA_USER = "admin"
+# Flux's controllers reconcile what reads a ConfigMap or Secret carrying this label as soon as it
+# changes (kustomize-controller: postBuild.substituteFrom; helm-controller: valuesFrom), instead of
+# at their next interval (fluxcd/pkg apis/meta labels.go LabelKeyWatch / LabelValueWatchEnabled).
+WATCHED = {"reconcile.fluxcd.io/watch": "Enabled"}
 # The local registry asks for no credentials, but Flux's image scan fails when
 # the Secret it is given has no entry for the registry's host: it gets one
 # with placeholder credentials, which a registry without auth ignores.
@@ -79,29 +84,33 @@ class PlatformInputs(pulumi.ComponentResource):
     """Cluster settings, gateway values and generated secrets."""
 
     grafana_password: pulumi.Output[str]
+    digest: pulumi.Output[str]
 
     def __init__(self, name: str, args: PlatformInputsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("progressive-delivery:inputs:PlatformInputs", name, None, opts)
         settings = args.settings
         here = pulumi.ResourceOptions(parent=self, depends_on=list(args.after))
 
+        gateway_values = yaml.safe_dump(settings.gateway.helm_values(), sort_keys=True)
         self.settings_configmap = k8s.core.v1.ConfigMap(
             f"{name}-cluster-settings",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=SETTINGS_CONFIGMAP, namespace=FLUX_NAMESPACE),
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=SETTINGS_CONFIGMAP, namespace=FLUX_NAMESPACE,
+                                                labels=dict(WATCHED)),
             data=settings.flux_substitutions(),
             opts=here,
         )
         self.gateway_values = k8s.core.v1.ConfigMap(
             f"{name}-gateway-values",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=GATEWAY_VALUES_CONFIGMAP, namespace=FLUX_NAMESPACE),
-            data={GATEWAY_VALUES_KEY: yaml.safe_dump(settings.gateway.helm_values(), sort_keys=True)},
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=GATEWAY_VALUES_CONFIGMAP, namespace=FLUX_NAMESPACE,
+                                                labels=dict(WATCHED)),
+            data={GATEWAY_VALUES_KEY: gateway_values},
             opts=here,
         )
         password = random.RandomPassword(f"{name}-grafana-password", length=24, special=False, opts=here)
         self.grafana_password = pulumi.Output.secret(password.result)
         self.grafana_secret = k8s.core.v1.Secret(
             f"{name}-grafana-admin",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=GRAFANA_SECRET, namespace=FLUX_NAMESPACE),
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=GRAFANA_SECRET, namespace=FLUX_NAMESPACE, labels=dict(WATCHED)),
             type="Opaque",
             string_data={GRAFANA_USER_KEY: GRAFANA_USER, GRAFANA_PASSWORD_KEY: self.grafana_password},
             opts=here,
@@ -111,7 +120,10 @@ class PlatformInputs(pulumi.ComponentResource):
                                                  credentials, here)
         self.pull_secret = self._registry_secret(f"{name}-pull-credentials", PULL_SECRET, APP_NAMESPACE,
                                                  credentials, here)
-        self.register_outputs({})
+        plain = json.dumps([settings.flux_substitutions(), gateway_values], sort_keys=True)
+        self.digest = pulumi.Output.unsecret(pulumi.Output.all(self.grafana_password, credentials).apply(
+            lambda secrets: hashlib.sha256(json.dumps([plain, *secrets]).encode()).hexdigest()[:16]))
+        self.register_outputs({"digest": self.digest})
 
     @staticmethod
     def _registry_credentials(settings: Settings, password: pulumi.Input[str] | None) -> pulumi.Output[str]:
@@ -132,9 +144,3 @@ class PlatformInputs(pulumi.ComponentResource):
             string_data={".dockerconfigjson": credentials},
             opts=options,
         )
-
-    @property
-    def resources(self) -> list[pulumi.Resource]:
-        """Everything Flux's sync needs from this component."""
-        return [self.settings_configmap, self.gateway_values, self.grafana_secret, self.scan_secret,
-                self.pull_secret]

@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 
-from . import github_access, host
-from .process import Runner, run_process
-from .settings import K3dClusterSettings, Settings
+from . import existing_cluster, github_access, host
+from .preflight_context import Context
+from .settings import K3dClusterSettings
 
 SWITCH = "PD_PREFLIGHT"
 
@@ -36,18 +35,6 @@ def enabled(env: Mapping[str, str]) -> bool:
     return env.get(SWITCH, "1").strip().lower() not in ("0", "false", "no", "off")
 
 
-@dataclass
-class Context:
-    """What the checks may use: the settings, the token, whether this is a preview, and a command runner."""
-
-    settings: Settings
-    token: str
-    preview: bool
-    api_url: str = github_access.DEFAULT_API_URL
-    runner: Runner = run_process
-    kubeconfig: str | None = None      # an existing cluster's kubeconfig content
-
-
 Check = Callable[[Context], list[str]]
 
 
@@ -56,12 +43,11 @@ def checks_for(context: Context) -> list[Check]:
     chosen: list[Check] = [token_check]
     if context.preview:
         return chosen
+    chosen.insert(0, host.tool_problems)
     if isinstance(context.settings.cluster, K3dClusterSettings):
-        chosen.insert(0, host.k3d_machine_problems)
+        chosen.insert(1, host.k3d_machine_problems)
     else:
-        from . import existing_cluster
-
-        chosen.insert(0, existing_cluster.preflight_problems)
+        chosen.insert(1, existing_cluster.preflight_problems)
     return chosen
 
 

@@ -1,8 +1,8 @@
-"""Everything the program settles before its first resource: CLI version, settings, prerequisites,
-Flux's manifest; and the choices that depend on the kind of cluster.
+"""Everything the program settles before its first resource (CLI version, settings, prerequisites,
+Flux's manifest), and the components whose shape depends on the kind of cluster.
 
-Any problem here stops the run with a short message (pulumi.RunError), before
-anything is registered, so nothing already in place is touched.
+Any problem found before the first resource stops the run with a short
+message (pulumi.RunError), so nothing already in place is touched.
 """
 
 from __future__ import annotations
@@ -15,11 +15,14 @@ import pulumi
 import pulumi_github as github
 
 from . import config, flux_manifest, pins, preflight
-from .cluster import Cluster, ClusterArgs, instance_of, server_labels
-from .existing_cluster import ExistingCluster, ExistingClusterArgs, FluxTeardown, FluxTeardownArgs
+from .cluster import UNKNOWN_INSTANCE, Cluster, ClusterArgs, instance_of, server_labels
+from .existing_cluster import OWNER_LABEL, ExistingCluster, ExistingClusterArgs
+from .flux_teardown import FluxTeardown, FluxTeardownArgs
+from .gateway_address import GatewayAddress
 from .github_access import DEFAULT_API_URL
+from .preflight_context import Context
 from .process import run_process
-from .project import PROJECT
+from .project import PLATFORM_DIR, PROJECT
 from .providers import github_provider
 from .settings import ExistingClusterSettings, K3dClusterSettings, Settings
 
@@ -34,6 +37,11 @@ class Setup:
     flux_manifest: str
     registry_password: pulumi.Output[str] | None
     kubeconfig: pulumi.Output[str] | None      # an existing cluster's, as a secret
+
+    @property
+    def owner_labels(self) -> dict[str, str]:
+        """Labels marking what the stack installs as its own."""
+        return {OWNER_LABEL: self.settings.stack}
 
     def github_provider(self) -> github.Provider:
         return github_provider("github", self.settings.repository.owner, self.token,
@@ -53,18 +61,21 @@ def prepare() -> Setup:
         settings = config.load_from_pulumi()
     except config.SettingsError as error:
         raise pulumi.RunError(str(error)) from None
+    if not (PLATFORM_DIR / "clusters" / settings.stack).is_dir():
+        raise pulumi.RunError(f"platform/clusters/{settings.stack} does not exist: every stack needs its Flux "
+                              "Kustomizations there (copy clusters/staging and adapt its paths)")
     token = config.github_token() or ""
     api_url = pulumi.Config("github").get("baseUrl") or DEFAULT_API_URL
     plain_kubeconfig = _plain_kubeconfig(settings)
-    kubeconfig = pulumi.Output.secret(plain_kubeconfig) if plain_kubeconfig is not None else None
     try:
-        preflight.run(preflight.Context(settings, token, preview=pulumi.runtime.is_dry_run(), api_url=api_url,
-                                        kubeconfig=plain_kubeconfig))
+        preflight.run(Context(settings, token, preview=pulumi.runtime.is_dry_run(), api_url=api_url,
+                              kubeconfig=plain_kubeconfig))
         manifest = flux_manifest.install_manifest(settings.flux_version)
     except (preflight.PreflightFailed, flux_manifest.FluxManifestError) as error:
         raise pulumi.RunError(str(error)) from None
     password = (None if settings.registry.is_local
                 else pulumi.Config(PROJECT).require_secret("imageRegistryPassword"))
+    kubeconfig = pulumi.Output.secret(plain_kubeconfig) if plain_kubeconfig is not None else None
     return Setup(settings, token, api_url, manifest, password, kubeconfig)
 
 
@@ -91,10 +102,23 @@ def _plain_kubeconfig(settings: Settings) -> str | None:
 def cluster(setup: Setup) -> Cluster | ExistingCluster:
     settings = setup.settings
     if isinstance(settings.cluster, K3dClusterSettings):
-        instance = instance_of(server_labels(run_process, settings.cluster.name), settings.stack)
+        labels = server_labels(run_process, settings.cluster.name)
+        instance = instance_of(labels, settings.stack)
+        if instance == UNKNOWN_INSTANCE:
+            _cannot_tell_whether_the_cluster_runs(settings)
         return Cluster("cluster", ClusterArgs(settings.stack, settings.cluster, settings.registry, instance))
-    assert setup.kubeconfig is not None
+    assert setup.kubeconfig is not None, "settings require a kubeconfig for an existing cluster"
     return ExistingCluster("cluster", ExistingClusterArgs(settings.cluster, setup.kubeconfig))
+
+
+def _cannot_tell_whether_the_cluster_runs(settings: Settings) -> None:
+    """Docker did not answer: a preview says its plan may show the cluster replaced; an update stops."""
+    message = (f"Docker does not answer, so whether k3d cluster {settings.cluster.name} runs cannot be told; "
+               "start Docker")
+    if pulumi.runtime.is_dry_run():
+        pulumi.log.warn(f"{message} for a true preview (this one may show the cluster replaced)")
+        return
+    raise pulumi.RunError(f"{message}, then run `pulumi up` again")
 
 
 def local_registry_identity(settings: Settings, cluster: Cluster | ExistingCluster) -> pulumi.Output[str] | None:
@@ -104,11 +128,20 @@ def local_registry_identity(settings: Settings, cluster: Cluster | ExistingClust
     return None
 
 
-def teardown_for(setup: Setup, cluster: Cluster | ExistingCluster,
-                 before: Sequence[pulumi.Resource]) -> FluxTeardown | None:
-    """On an existing cluster, the step that lets Flux prune its work before anything else is deleted."""
-    if not isinstance(cluster, ExistingCluster) or setup.kubeconfig is None:
+def teardown_for(setup: Setup, after: Sequence[pulumi.Resource]) -> FluxTeardown | None:
+    """On an existing cluster, the step that lets Flux prune its work before `after` is deleted."""
+    cluster = setup.settings.cluster
+    if not isinstance(cluster, ExistingClusterSettings) or setup.kubeconfig is None:
         return None
-    assert isinstance(setup.settings.cluster, ExistingClusterSettings)
-    return FluxTeardown("flux-teardown", FluxTeardownArgs(setup.settings.cluster, setup.kubeconfig, before),
-                        opts=pulumi.ResourceOptions(providers={"kubernetes": cluster.provider}))
+    return FluxTeardown("flux-teardown", FluxTeardownArgs(cluster, setup.kubeconfig, after))
+
+
+def app_url(setup: Setup, cluster: Cluster | ExistingCluster, after: Sequence[pulumi.Resource]) -> pulumi.Input[str]:
+    """The app's URL: known from the settings, or read from the load balancer an existing cluster assigned."""
+    settings = setup.settings
+    if settings.app_url is not None:
+        return settings.app_url
+    assert isinstance(cluster, ExistingCluster) and isinstance(settings.cluster, ExistingClusterSettings), \
+        "only an existing cluster leaves the app's address to the cluster"
+    gateway = GatewayAddress("gateway-address", settings.cluster, cluster.kubeconfig, after)
+    return gateway.address.apply(lambda host: f"http://{host}{settings.app_path_prefix}version")

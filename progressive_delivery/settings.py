@@ -12,8 +12,11 @@ CLUSTER_PROVIDERS = (K3D, EXISTING)
 LOCAL_REGISTRY = "local"
 # Port the local registry container listens on inside the cluster network.
 REGISTRY_CONTAINER_PORT = 5000
-# Service type k3d's load balancer forwards the HTTP port to (k3s's ServiceLB).
+# Service type k3d's load balancer forwards the HTTP port to (k3s's ServiceLB); also the
+# default on an existing cluster.
 K3D_GATEWAY_SERVICE_TYPE = "LoadBalancer"
+# Settings holding a k3d stack's host ports (the last only with the local registry).
+HOST_PORT_KEYS = ("httpPort", "apiPort", "registryPort")
 
 
 @dataclass(frozen=True)
@@ -159,6 +162,15 @@ class Settings:
         if isinstance(self.cluster, K3dClusterSettings):
             return f"http://{self.grafana_host}:{self.cluster.http_port}/"
         return f"http://{self.grafana_host}/"
+
+    def host_ports(self) -> dict[str, int]:
+        """The host ports a k3d stack binds, by setting (none on an existing cluster)."""
+        if not isinstance(self.cluster, K3dClusterSettings):
+            return {}
+        ports = dict(zip(HOST_PORT_KEYS, (self.cluster.http_port, self.cluster.api_port), strict=False))
+        if self.registry.is_local and self.registry.port:
+            ports["registryPort"] = self.registry.port
+        return ports
 
     def image(self, version: str) -> str:
         """The echo-version image reference for `version`, as pushed."""

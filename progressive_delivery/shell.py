@@ -12,11 +12,22 @@ import shlex
 import sys
 from pathlib import Path
 
-from .config import PROJECT_ROOT
+from .project import PROJECT_ROOT
 
 # `bash -c SCRIPT`: strict mode is set by the scripts themselves.
 BASH = ["/bin/bash", "-c"]
 STRICT = "set -euo pipefail\n"
+# Environment variable that carries a cluster's kubeconfig (a secret) into a script.
+KUBECONFIG_VARIABLE = "PD_KUBECONFIG"
+# Script lines defining `k`: kubectl with that kubeconfig in a private file removed on exit,
+# the context in KUBE_CONTEXT when set, and a bounded request time.
+KUBECTL_FROM_ENVIRONMENT = f"""
+kubeconfig=$(mktemp)
+trap 'rm -f "$kubeconfig"' EXIT
+chmod 600 "$kubeconfig"
+printf '%s\\n' "${KUBECONFIG_VARIABLE}" > "$kubeconfig"
+k() {{ kubectl --kubeconfig "$kubeconfig" ${{KUBE_CONTEXT:+--context "$KUBE_CONTEXT"}} --request-timeout=30s "$@"; }}
+"""
 
 
 def project_python() -> str:

@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from .project import PROJECT, PROJECT_ROOT
+from .settings import HOST_PORT_KEYS, LOCAL_REGISTRY
 
 PREFIX = f"{PROJECT}:"
 
@@ -72,7 +73,8 @@ def footprint_of(stack: str, raw: Mapping[str, Any], owner_from_env: str) -> Foo
     if provider == "k3d":
         cluster = ("k3d", str(raw.get("clusterName") or f"pd-{stack}"))
         ports = {}
-        for key in ("httpPort", "apiPort", "registryPort"):
+        local = str(raw.get("imageRepository") or LOCAL_REGISTRY) == LOCAL_REGISTRY
+        for key in HOST_PORT_KEYS if local else HOST_PORT_KEYS[:2]:
             try:
                 ports[int(str(raw[key]))] = key
             except (KeyError, ValueError):

@@ -22,7 +22,7 @@ import pulumi
 import yaml
 from pulumi.runtime import mocks, rpc
 
-from progressive_delivery import pins
+from progressive_delivery import cluster, pins, program_setup
 from progressive_delivery.project import PROJECT, PROJECT_ROOT
 
 FAKE_KUBECONFIG = "apiVersion: v1\nkind: Config\nusers:\n- name: admin\n  user:\n    client-key-data: S0VZ\n"
@@ -178,6 +178,7 @@ def _environment(values: Mapping[str, str | None]) -> Iterator[None]:
                 os.environ[key] = value
 
 
+RUNNING_INSTANCE = "4f2a9c0d1e2b"
 # What the last run registered, kept even when the program stopped with an error.
 LAST_REGISTRATIONS: list[Registration] = []
 # GitHub answers with the owner it really created the repository under.
@@ -188,7 +189,9 @@ DEFAULT_ENV = {"GITHUB_TOKEN": "ghp_testtoken0123456789", "GITHUB_OWNER": "acme"
 
 def evaluate(stack: str, overrides: Mapping[str, str | None] | None = None,
              secrets: Mapping[str, str] | None = None,
-             env: Mapping[str, str | None] | None = None) -> Evaluation:
+             env: Mapping[str, str | None] | None = None,
+             docker_sees: Callable[..., dict[str, str] | None] | None = None,
+             preview: bool = False) -> Evaluation:
     """Run `__main__.py` for a stack; `overrides` maps keys (without namespace) to values or None to unset."""
     config = stack_config(stack)
     for key, value in (overrides or {}).items():
@@ -200,18 +203,26 @@ def evaluate(stack: str, overrides: Mapping[str, str | None] | None = None,
     config.update(secrets or {})
     return run_under_mocks(
         stack, lambda: runpy.run_path(str(PROJECT_ROOT / "__main__.py"), run_name="__main__"),
-        config=config, secret_keys=list(secrets or {}), env={**DEFAULT_ENV, **(env or {})})
+        config=config, secret_keys=list(secrets or {}), env={**DEFAULT_ENV, **(env or {})},
+        docker_sees=docker_sees, preview=preview)
+
+
+def running_cluster(stack: str) -> Callable[..., dict[str, str]]:
+    """What Docker says of a k3d cluster this stack created and runs (instance `RUNNING_INSTANCE`)."""
+    labels = {cluster.IDENTITY_LABEL: stack, cluster.INSTANCE_LABEL: RUNNING_INSTANCE}
+    return lambda runner, name: labels
 
 
 def run_under_mocks(stack: str, body: Callable[[], Any], config: Mapping[str, str] | None = None,
-                    secret_keys: Sequence[str] = (), env: Mapping[str, str | None] | None = None
-                    ) -> Evaluation:
+                    secret_keys: Sequence[str] = (), env: Mapping[str, str | None] | None = None,
+                    docker_sees: Callable[..., dict[str, str] | None] | None = None,
+                    preview: bool = False) -> Evaluation:
     """Run `body` as a Pulumi program of `stack` under mocks and record what it registers and exports."""
     global LAST_REGISTRATIONS
     monitor = _RecordingMonitor(_Mocks())
     LAST_REGISTRATIONS = monitor.registrations
     pulumi.runtime.settings.reset_options(project=PROJECT, stack=stack)
-    pulumi.runtime.set_mocks(_Mocks(), project=PROJECT, stack=stack, preview=False, monitor=monitor)
+    pulumi.runtime.set_mocks(_Mocks(), project=PROJECT, stack=stack, preview=preview, monitor=monitor)
     pulumi.runtime.set_all_config(dict(config or {}), secret_keys=list(secret_keys))
     evaluation = Evaluation(stack, monitor.registrations)
     exports: dict[str, pulumi.Output] = {}
@@ -236,7 +247,8 @@ def run_under_mocks(stack: str, body: Callable[[], Any], config: Mapping[str, st
     digest = hashlib.sha256(FLUX_MANIFEST.read_bytes()).hexdigest()
     with _environment(env or {}), _patched(pulumi, "export", record), \
             _patched(pulumi.runtime, "require_pulumi_version", require_version), \
-            _patched(pins, "flux_install", lambda: pins.Download(pins.pin("flux").source, digest)):
+            _patched(pins, "flux_install", lambda: pins.Download(pins.pin("flux").source, digest)), \
+            _patched(program_setup, "server_labels", docker_sees or running_cluster(stack)):
         run()
     return evaluation
 

@@ -21,7 +21,7 @@ def production() -> config.Settings:
 
 def external(repository: str = "ghcr.io/acme/echo-version") -> config.Settings:
     """Staging's settings with an external registry, user `acme`."""
-    raw = {"httpPort": 8080, "apiPort": 6550, "registryPort": 5050,
+    raw = {"httpPort": 8080, "apiPort": 6550,
            "imageRepository": repository, "imageRegistryUsername": "acme"}
     return config.build_settings("staging", raw, {})
 

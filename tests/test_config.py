@@ -176,7 +176,8 @@ def existing(tmp_path: Path, **changes):
     kubeconfig = tmp_path / "kubeconfig"
     kubeconfig.write_text("apiVersion: v1\nkind: Config\n")
     raw = {"clusterProvider": EXISTING, "kubeconfigPath": str(kubeconfig), "repositoryOwner": "acme",
-           "imageRepository": "ghcr.io/acme/echo-version", "imageRegistryUsername": "acme", **changes}
+           "imageRepository": "ghcr.io/acme/echo-version", "imageRegistryUsername": "acme",
+           "grafanaHost": "grafana.example.com", **changes}
     return {k: v for k, v in raw.items() if v is not None}
 
 
@@ -209,6 +210,26 @@ def test_an_existing_cluster_needs_exactly_one_kubeconfig(tmp_path: Path):
     missing = existing(tmp_path, kubeconfigPath=str(tmp_path / "nope"))
     with pytest.raises(config.SettingsError, match="kubeconfigPath: .* no readable file there"):
         config.build_settings("staging", missing, {}, ALL_SECRETS)
+
+
+def test_an_existing_cluster_needs_host_names_it_cannot_read(tmp_path: Path):
+    with pytest.raises(config.SettingsError) as error:
+        config.build_settings("staging", existing(tmp_path, gatewayServiceType="NodePort", grafanaHost=None), {},
+                              ALL_SECRETS)
+    found = "\n".join(error.value.problems)
+    assert "progressive-delivery:publicHost: is required with gatewayServiceType NodePort" in found
+    assert "progressive-delivery:grafanaHost: is required on an existing cluster" in found
+    settings = config.build_settings("staging", existing(tmp_path, gatewayServiceType="NodePort",
+                                                         publicHost="apps.example.com"), {}, ALL_SECRETS)
+    assert settings.grafana_url == "http://grafana.example.com/"
+
+
+def test_the_registry_port_belongs_to_the_local_registry_only():
+    found = problems(imageRepository="ghcr.io/acme/echo-version", imageRegistryUsername="acme")
+    assert any(p.startswith("progressive-delivery:registryPort: applies only to the local registry") for p in found)
+    assert any(p.startswith("progressive-delivery:registryPort: '²' is not a whole number")
+               for p in problems(registryPort="²"))
+    assert build().host_ports() == {"httpPort": 8080, "apiPort": 6550, "registryPort": 5050}
 
 
 def test_gateway_annotations_must_be_a_mapping(tmp_path: Path):

@@ -13,9 +13,11 @@ import pulumi
 import pytest
 from program_harness import Evaluation, Registration, evaluate, is_secret, unwrap
 
-from progressive_delivery import existing_cluster, preflight
+from progressive_delivery import existing_cluster, flux_teardown, gateway_address
 from progressive_delivery.config import K3D_ONLY, build_settings, read_stack_file
+from progressive_delivery.preflight_context import Context
 from progressive_delivery.process import run_process
+from progressive_delivery.shell import KUBECONFIG_VARIABLE
 
 COMMAND = "command:local:Command"
 KUBECONFIG = "apiVersion: v1\nkind: Config\nclusters:\n- name: real\n  cluster:\n    server: https://10.0.0.1\n"
@@ -24,7 +26,7 @@ KUBECONFIG = "apiVersion: v1\nkind: Config\nclusters:\n- name: real\n  cluster:\
 def existing_overrides(kubeconfig: Path) -> dict[str, str | None]:
     return {**{key: None for key in K3D_ONLY}, "clusterProvider": "existing", "kubeconfigPath": str(kubeconfig),
             "kubeContext": "platform", "imageRepository": "ghcr.io/acme/echo-version",
-            "imageRegistryUsername": "acme"}
+            "imageRegistryUsername": "acme", "grafanaHost": "grafana.example.com"}
 
 
 @pytest.fixture(scope="module")
@@ -70,16 +72,18 @@ def test_nothing_is_deleted_with_a_cluster(program):
     assert all(not r.deleted_with for r in program.registrations)
 
 
-def test_destroy_runs_the_teardown_first_then_flux_then_the_program_namespaces(program):
+def test_destroy_lets_flux_prune_then_removes_flux_then_the_program_namespaces(program):
     teardown = program.one(COMMAND, "flux-teardown")
     kustomization = program.kubernetes_object("Kustomization", "flux-system")
     repository = program.kubernetes_object("GitRepository", "flux-system")
     settings = program.kubernetes_object("ConfigMap", "cluster-settings")
     install = program.one("kubernetes:yaml/v2:ConfigGroup", "flux")
     namespace = program.kubernetes_object("Namespace", "applications")
-    # Pulumi deletes a resource before what it depends on.
-    for flux_object in (kustomization, repository, settings, install):
-        assert depends_on(program, teardown, flux_object), flux_object.name
+    # Pulumi deletes a resource before what it depends on: the Kustomization first (Flux prunes
+    # through its finalizer), then the teardown's wait, then values, Flux and the namespace.
+    assert depends_on(program, kustomization, teardown), "also after a first run that never became Ready"
+    for later in (settings, install):
+        assert depends_on(program, teardown, later), later.name
     assert depends_on(program, kustomization, repository)
     assert depends_on(program, settings, install) and depends_on(program, repository, install)
     assert depends_on(program, install, namespace)
@@ -90,7 +94,7 @@ def test_the_teardown_carries_the_kubeconfig_only_as_a_secret(program):
     teardown = program.one(COMMAND, "flux-teardown")
     assert is_secret(teardown.inputs["environment"])
     environment = unwrap(teardown.inputs["environment"])
-    assert environment[existing_cluster.KUBECONFIG_VARIABLE] == KUBECONFIG
+    assert environment[KUBECONFIG_VARIABLE] == KUBECONFIG
     assert KUBECONFIG not in teardown.plain("delete")
 
 
@@ -98,7 +102,7 @@ def test_the_app_url_comes_from_the_cluster_without_a_public_host(program):
     address = program.one(COMMAND, "gateway-address")
     sync = program.kubernetes_object("Kustomization", "flux-system")
     assert depends_on(program, address, sync)
-    assert "status.loadBalancer.ingress" in address.plain("create")
+    assert address.plain("create") == gateway_address.READ_ADDRESS
 
 
 def test_the_gateway_values_follow_the_settings(tmp_path):
@@ -151,7 +155,7 @@ case "${args[*]}" in
     [ -e "$state/stuck" ] && echo kustomization.kustomize.toolkit.fluxcd.io/apps ;;
   *"version -o json"*) cat "$state/version" ;;
   *"auth can-i"*) cat "$state/can-i" 2>/dev/null || echo yes ;;
-  *"get configmap cluster-settings"*) [ -e "$state/mine" ] && cat "$state/mine" || exit 1 ;;
+  *"get namespace flux-system -o jsonpath"*) [ -e "$state/mine" ] && cat "$state/mine" || exit 1 ;;
 esac
 exit 0
 """
@@ -171,10 +175,10 @@ def kubectl(tmp_path: Path, monkeypatch):
 
 
 def teardown(state: Path, minutes: str = "1") -> subprocess.CompletedProcess:
-    environment = {**os.environ, existing_cluster.KUBECONFIG_VARIABLE: KUBECONFIG, "FLUX_NAMESPACE": "flux-system",
+    environment = {**os.environ, KUBECONFIG_VARIABLE: KUBECONFIG, "FLUX_NAMESPACE": "flux-system",
                    "FLUX_SYNC_NAME": "flux-system", "CHART_CRD_GROUPS": "flagger.app", "TEARDOWN_MINUTES": minutes,
-                   "KUBE_CONTEXT": "platform", "APPLIED_BY_LABEL": existing_cluster.APPLIED_BY_LABEL}
-    return subprocess.run(["/bin/bash", "-c", existing_cluster.TEARDOWN], env=environment, capture_output=True,
+                   "KUBE_CONTEXT": "platform", "APPLIED_BY_LABEL": flux_teardown.APPLIED_BY_LABEL}
+    return subprocess.run(["/bin/bash", "-c", flux_teardown.TEARDOWN], env=environment, capture_output=True,
                           text=True, timeout=30)
 
 
@@ -187,7 +191,7 @@ def test_teardown_stops_flux_lets_it_prune_and_waits_in_order(kubectl):
     result = teardown(kubectl)
     assert result.returncode == 0, result.stderr
     steps = calls(kubectl)
-    label = existing_cluster.APPLIED_BY_LABEL
+    label = flux_teardown.APPLIED_BY_LABEL
     expected = [
         "--context platform get crd kustomizations.kustomize.toolkit.fluxcd.io -o name",
         "--context platform -n flux-system patch gitrepository flux-system --type merge -p "
@@ -202,6 +206,7 @@ def test_teardown_stops_flux_lets_it_prune_and_waits_in_order(kubectl):
         f"--context platform get kustomizations.kustomize.toolkit.fluxcd.io --all-namespaces -l {label} -o name",
         f"--context platform get helmreleases.helm.toolkit.fluxcd.io --all-namespaces -l {label} -o name",
         f"--context platform get canaries.flagger.app --all-namespaces -l {label} -o name",
+        "--context platform get helmcharts.source.toolkit.fluxcd.io --all-namespaces -o name",
         "--context platform delete crd canaries.flagger.app --ignore-not-found --wait=true --timeout=1m",
     ]
     assert steps == expected
@@ -235,8 +240,8 @@ def existing_settings(tmp_path: Path):
 
 
 def cluster_problems(tmp_path: Path) -> list[str]:
-    context = preflight.Context(existing_settings(tmp_path), "token", preview=False, runner=run_process,
-                                kubeconfig=KUBECONFIG)
+    context = Context(existing_settings(tmp_path), "token", preview=False, runner=run_process,
+                      kubeconfig=KUBECONFIG)
     return existing_cluster.preflight_problems(context)
 
 
@@ -252,11 +257,18 @@ def test_preflight_reports_version_permissions_and_someone_elses_flux(kubectl, t
     (kubectl / "flux").touch()
     found = cluster_problems(tmp_path)
     assert len(found) == 3
-    assert found[0].startswith("the cluster runs Kubernetes 1.30; the pinned Flux and Istio releases support 1.32")
+    assert found[0].startswith("the cluster runs Kubernetes 1.30; Flux v2.9.5 and Istio 1.31.1 support 1.32 to 1.36")
     assert found[1].startswith("these credentials cannot create namespaces, create customresourcedefinitions")
     assert found[2].startswith("Flux is already installed on this cluster")
     (kubectl / "mine").write_text("staging")
     assert not any("Flux is already installed" in p for p in cluster_problems(tmp_path))
+
+
+def test_preflight_without_kubectl_is_one_line(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    found = cluster_problems(tmp_path)
+    assert found == ["kubectl is not installed or not on PATH; install kubectl (the preflight of an existing "
+                     "cluster runs kubectl)"]
 
 
 def test_preflight_of_an_unreachable_cluster_is_one_line(kubectl, tmp_path):

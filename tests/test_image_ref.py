@@ -13,7 +13,7 @@ def test_the_image_reference_is_the_push_repository_and_the_version():
     production = config.load_stack("production", env={})
     assert staging.image("1.2.0") == "localhost:5050/echo-version:1.2.0"
     assert production.image("2.0.0-rc.1") == "localhost:5051/echo-version:2.0.0-rc.1"
-    raw = {"httpPort": 8080, "apiPort": 6550, "registryPort": 5050,
+    raw = {"httpPort": 8080, "apiPort": 6550,
            "imageRepository": "ghcr.io/acme/echo-version", "imageRegistryUsername": "acme"}
     external = config.build_settings("staging", raw, {})
     assert external.image("1.0.0") == "ghcr.io/acme/echo-version:1.0.0"

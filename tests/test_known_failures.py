@@ -52,7 +52,7 @@ def test_healthy_listings_have_nothing_to_say():
 
 
 def test_an_external_registry_is_not_the_local_registry():
-    raw = {"httpPort": 8080, "apiPort": 6550, "registryPort": 5050,
+    raw = {"httpPort": 8080, "apiPort": 6550,
            "imageRepository": "ghcr.io/acme/echo-version", "imageRegistryUsername": "acme"}
     external = config.build_settings("staging", raw, {})
     assert known_failures.diagnose(with_image_repository(image_repository(NO_SUCH_HOST)), external) == []

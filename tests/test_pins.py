@@ -251,7 +251,8 @@ def test_an_example_at_the_recorded_versions_passes_every_audit(tmp_path: Path) 
     ("k3d_env", "v5.8.3", "K3D_VERSION=v5.8.3; the record pins k3d v5.9.0"),
     ("k3d_url", "v5.9.0-rc.0", "is at v5.9.0-rc.0; the record pins k3d v5.9.0"),
     ("base", "python:3.11.14-slim-bookworm", "FROM python:3.11.14-slim-bookworm"),
-    ("base", "python:3.11.16-slim-bookworm@sha256:" + "0" * 64, "the record pins python:3.11.16-slim-bookworm (@sha256"),
+    ("base", "python:3.11.16-slim-bookworm@sha256:" + "0" * 64,
+     "the record pins python:3.11.16-slim-bookworm (@sha256"),
     ("label", "docker.io/library/python:3.12-slim", "names python:3.12-slim"),
     ("requirement", "pulumi>=3.200", "'pulumi>=3.200' is not an exact pin"),
 ])

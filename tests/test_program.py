@@ -66,22 +66,30 @@ def test_cluster_command_runs_k3d_with_the_stack_shape_and_identity(program):
     assert environment["REGISTRY_PORT"] == str(settings.registry.port)
 
 
-def test_a_cluster_deleted_by_hand_is_created_again_and_a_running_one_kept(monkeypatch):
+def test_a_cluster_deleted_by_hand_is_created_again_and_a_running_one_kept():
     from progressive_delivery import cluster
 
-    def instance(stack: str, labels: dict[str, str] | None) -> str:
-        monkeypatch.setattr(cluster, "server_labels", lambda runner, name: labels)
-        monkeypatch.setattr("progressive_delivery.program_setup.server_labels", lambda runner, name: labels)
-        return evaluate(stack).one(COMMAND, "cluster").plain("environment")["INSTANCE"]
+    def instance(labels: dict[str, str] | None) -> str:
+        program = evaluate("staging", docker_sees=lambda runner, name: labels)
+        command = program.one(COMMAND, "cluster")
+        assert command.plain("environment")["INSTANCE"] in command.plain("triggers")
+        return command.plain("environment")["INSTANCE"]
 
-    running = {"progressive-delivery.stack": "staging", "progressive-delivery.instance": "4f2a9c"}
-    assert instance("staging", running) == instance("staging", running) == "4f2a9c"
-    gone = instance("staging", {})
-    assert gone not in ("4f2a9c", cluster.UNKNOWN_INSTANCE) and instance("staging", {}) != gone
-    assert instance("staging", {"progressive-delivery.stack": "production"}) != "4f2a9c"
-    assert instance("staging", None) == cluster.UNKNOWN_INSTANCE
-    triggers = evaluate("staging").one(COMMAND, "cluster").plain("triggers")
-    assert cluster.UNKNOWN_INSTANCE in triggers, "the instance id is a trigger: a new one replaces the cluster"
+    running = {cluster.IDENTITY_LABEL: "staging", cluster.INSTANCE_LABEL: "4f2a9c"}
+    assert instance(running) == instance(running) == "4f2a9c", "an unchanged cluster is never replaced"
+    gone = instance({})
+    assert gone not in ("4f2a9c", cluster.UNKNOWN_INSTANCE) and instance({}) != gone, "a missing one is"
+    assert instance({cluster.IDENTITY_LABEL: "production", cluster.INSTANCE_LABEL: "4f2a9c"}) != "4f2a9c"
+
+
+def test_without_docker_an_update_stops_and_a_preview_warns():
+    import program_harness
+
+    with pytest.raises(pulumi.RunError, match="Docker does not answer, so whether k3d cluster pd-staging runs"):
+        evaluate("staging", docker_sees=lambda runner, name: None)
+    assert program_harness.LAST_REGISTRATIONS == []
+    preview = evaluate("staging", docker_sees=lambda runner, name: None, preview=True)
+    assert preview.one(COMMAND, "cluster").plain("environment")["INSTANCE"] == "unknown"
 
 
 def test_cluster_is_replaced_delete_first_and_its_kubeconfig_is_secret(program):
@@ -146,8 +154,9 @@ def test_deploy_key_has_write_access_and_the_generated_public_key(program):
 
 def test_flux_is_installed_from_the_verified_manifest_content(program):
     install = program.one("kubernetes:yaml/v2:ConfigGroup", "flux")
-    kinds = [o["kind"] for o in install.plain("objs")]
-    assert kinds == ["Namespace", "CustomResourceDefinition", "Deployment"]
+    objects = install.plain("objs")
+    assert [o["kind"] for o in objects] == ["Namespace", "CustomResourceDefinition", "Deployment"]
+    assert objects[0]["metadata"]["labels"] == {"progressive-delivery.stack": program.stack}
     assert "files" not in install.inputs, "the manifest is verified and passed as content, never fetched by URL"
 
 
@@ -178,35 +187,57 @@ def test_kustomization_applies_the_stack_path_and_waits_longer_than_flux(program
     assert spec["path"] == f"./clusters/{program.stack}"
     assert spec["prune"] is True and spec["wait"] is True
     assert spec["timeout"] == f"{settings.ready_timeout_minutes}m"
-    pulumi_wait = f"{(settings.ready_timeout_minutes + flux.WAIT_MARGIN_MINUTES) * 60}s"
+    pulumi_wait = f"{settings.ready_timeout_minutes + flux.WAIT_MARGIN_MINUTES}m"
     assert kustomization.custom_timeouts.create == pulumi_wait and kustomization.custom_timeouts.update == pulumi_wait
+    source_wait = program.kubernetes_object("GitRepository", "flux-system").custom_timeouts
+    assert source_wait.create == f"{flux.SOURCE_WAIT_MINUTES}m", "a refused deploy key fails in minutes"
+
+
+def stamps(program: Evaluation) -> dict[str, str]:
+    """The reconcile request of each sync object, checked against the wait that goes with it."""
+    found = {}
+    for kind in ("GitRepository", "Kustomization"):
+        annotations = program.kubernetes_object(kind, "flux-system").plain("metadata")["annotations"]
+        stamp = annotations[flux.RECONCILE_REQUEST]
+        assert json.loads(annotations["pulumi.com/waitFor"]) == [
+            f"jsonpath={{.status.lastHandledReconcileAt}}={stamp}", "condition=Ready"]
+        found[kind] = stamp
+    return found
 
 
 def test_sync_objects_wait_for_flux_to_handle_the_published_commit(program):
-    commit = program.one(COMMAND, "platform")
     published = program.published_commit
-    assert published and commit
-    for kind in ("GitRepository", "Kustomization"):
-        annotations = program.kubernetes_object(kind, "flux-system").plain("metadata")["annotations"]
-        assert annotations[flux.RECONCILE_REQUEST] == published
-        assert json.loads(annotations["pulumi.com/waitFor"]) == [
-            f"jsonpath={{.status.lastHandledReconcileAt}}={published}", "condition=Ready"]
+    found = stamps(program)
+    assert found["GitRepository"] == published
+    assert found["Kustomization"].startswith(f"{published}-"), "the values the tree reads are part of the stamp"
     repository = program.kubernetes_object("GitRepository", "flux-system")
     kustomization = program.kubernetes_object("Kustomization", "flux-system")
     assert repository.urn in kustomization.dependencies, "the source must hold the commit before it is applied"
 
 
-def test_a_changed_platform_tree_changes_the_reconcile_request(tmp_path, monkeypatch):
+def test_a_changed_setting_is_applied_and_waited_for():
+    before = stamps(evaluate("staging"))
+    after = stamps(evaluate("staging", overrides={"grafanaHost": "grafana.example.test"}))
+    assert after["GitRepository"] == before["GitRepository"], "the source has nothing new to fetch"
+    assert after["Kustomization"] != before["Kustomization"]
+
+
+def test_flux_reconciles_what_reads_a_changed_value_at_once(program):
+    for kind, name in (("ConfigMap", "cluster-settings"), ("ConfigMap", "istio-gateway-values")):
+        labels = program.kubernetes_object(kind, name).plain("metadata")["labels"]
+        assert labels == {"reconcile.fluxcd.io/watch": "Enabled"}
+    grafana = program.kubernetes_object("Secret", "grafana-admin")
+    assert unwrap(grafana.inputs["metadata"])["labels"] == {"reconcile.fluxcd.io/watch": "Enabled"}
+
+
+def test_a_changed_platform_tree_changes_the_reconcile_request(monkeypatch):
     from progressive_delivery import published_tree
 
-    before = evaluate("staging")
+    before = stamps(evaluate("staging"))
     monkeypatch.setattr(published_tree, "tree_digest", lambda source: "another-tree")
-    after = evaluate("staging")
-    for kind in ("GitRepository", "Kustomization"):
-        old = before.kubernetes_object(kind, "flux-system").plain("metadata")["annotations"]
-        new = after.kubernetes_object(kind, "flux-system").plain("metadata")["annotations"]
-        assert old[flux.RECONCILE_REQUEST] != new[flux.RECONCILE_REQUEST]
-        assert old["pulumi.com/waitFor"] != new["pulumi.com/waitFor"]
+    after = stamps(evaluate("staging"))
+    assert after["GitRepository"] != before["GitRepository"]
+    assert after["Kustomization"] != before["Kustomization"]
 
 
 def test_cluster_settings_and_gateway_values(program):

@@ -194,7 +194,7 @@ def test_an_unusable_kubeconfig_is_refused_before_building(tmp_path, capsys):
 
 def test_external_registry_without_its_credential_is_refused(monkeypatch, capsys):
     monkeypatch.setattr(config, "read_stack_file", lambda stack, root=None: {
-        "httpPort": 8080, "apiPort": 6550, "registryPort": 5050,
+        "httpPort": 8080, "apiPort": 6550,
         "imageRepository": "ghcr.io/acme/echo-version", "imageRegistryUsername": "acme"})
     tools = FakeTools()
     code = release.handle(args("--stack", "staging", "1.2.0"), runner=tools, env={"GITHUB_TOKEN": SECRET},

@@ -1,0 +1,61 @@
+"""On an existing cluster without `publicHost`: the address the cluster gave the ingress gateway's load balancer."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pulumi
+from pulumi_command import local
+
+from .settings import ExistingClusterSettings
+from .shell import BASH, KUBECONFIG_VARIABLE, KUBECTL_FROM_ENVIRONMENT, script
+
+# The ingress gateway the tree installs (platform/infrastructure/base/releases/istio-ingress).
+GATEWAY_NAMESPACE = "istio-ingress"
+GATEWAY_SERVICE = "istio-ingressgateway"
+WAIT_SECONDS = 300
+
+READ_ADDRESS = script(KUBECTL_FROM_ENVIRONMENT + """
+deadline=$((SECONDS + WAIT_SECONDS))
+while true; do
+  if ! address=$(k -n "$GATEWAY_NAMESPACE" get service "$GATEWAY_SERVICE" \\
+      -o jsonpath='{.status.loadBalancer.ingress[0].hostname}{.status.loadBalancer.ingress[0].ip}' 2>&1); then
+    echo "cannot read Service $GATEWAY_NAMESPACE/$GATEWAY_SERVICE: $(printf '%s' "$address" | tail -n 1)" >&2
+    exit 1
+  fi
+  if [ -n "$address" ]; then
+    case "$address" in *:*) address="[$address]" ;; esac
+    printf '%s\\n' "$address"
+    exit 0
+  fi
+  if [ "$SECONDS" -ge "$deadline" ]; then
+    echo "the gateway Service $GATEWAY_NAMESPACE/$GATEWAY_SERVICE has no load balancer address after" \\
+         "$WAIT_SECONDS seconds; check the cluster's load balancer, or set progressive-delivery:publicHost" >&2
+    exit 1
+  fi
+  sleep 5
+done
+""")
+
+
+class GatewayAddress(pulumi.ComponentResource):
+    """The load balancer address of the ingress gateway, read once Flux is Ready."""
+
+    address: pulumi.Output[str]
+
+    def __init__(self, name: str, cluster: ExistingClusterSettings, kubeconfig: pulumi.Input[str],
+                 after: Sequence[pulumi.Resource], opts: pulumi.ResourceOptions | None = None):
+        super().__init__("progressive-delivery:cluster:GatewayAddress", name, None, opts)
+        environment: dict[str, pulumi.Input[str]] = {
+            KUBECONFIG_VARIABLE: pulumi.Output.secret(kubeconfig),
+            "GATEWAY_NAMESPACE": GATEWAY_NAMESPACE,
+            "GATEWAY_SERVICE": GATEWAY_SERVICE,
+            "WAIT_SECONDS": str(WAIT_SECONDS),
+        }
+        if cluster.context:
+            environment["KUBE_CONTEXT"] = cluster.context
+        command = local.Command(name, create=READ_ADDRESS, environment=environment, interpreter=BASH,
+                                add_previous_output_in_env=False,
+                                opts=pulumi.ResourceOptions(parent=self, depends_on=list(after)))
+        self.address = pulumi.Output.unsecret(command.stdout).apply(lambda out: out.strip())
+        self.register_outputs({"address": self.address})

@@ -313,10 +313,11 @@ def test_token_from_stack_secret_is_accepted():
     assert is_secret(provider.inputs["token"]) and unwrap(provider.inputs["token"]) == "ghp_fromconfigsecret"
 
 
-def test_custom_resources_validate_against_the_crds(program, check_crds):
-    from progressive_delivery.check.schemas import Validator, load_crds
+def test_custom_resources_validate_against_the_crds(program):
+    from progressive_delivery.check.validate.catalog import Catalog
+    from progressive_delivery.check.validate.schemas import Validator
 
-    validator = Validator(load_crds(check_crds))
+    validator = Validator("1.33", Catalog())
     for kind in ("GitRepository", "Kustomization"):
         registration = program.kubernetes_object(kind, "flux-system")
         body = {key: unwrap(registration.inputs[key]) for key in ("apiVersion", "kind", "metadata", "spec")}

@@ -140,3 +140,43 @@ def write_tree(root: Path, files: dict[str, str]) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
     return root
+
+
+def free_port() -> int:
+    """A TCP port of 127.0.0.1 that is free now."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def http_server() -> Any:
+    """Serve a directory over HTTP on 127.0.0.1 (stopped by its process id): http_server(dir) -> base URL."""
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    started: list[subprocess.Popen] = []
+
+    def serve(directory: Path) -> str:
+        port = free_port()
+        process = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1",
+                                    "--directory", str(directory)], stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL)
+        started.append(process)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    return f"http://127.0.0.1:{port}"
+            time.sleep(0.05)
+        pytest.fail("the loopback HTTP server did not start")
+
+    yield serve
+    for process in started:
+        os.kill(process.pid, signal.SIGTERM)
+        process.wait(timeout=10)

@@ -69,6 +69,14 @@ def check_platform(platform_dir: Path, stacks: Sequence[str] | None = None, crds
     archives; `online` False keeps the check off the network (default: on unless PD_OFFLINE=1).
     Raises InputError when an input cannot be read.
     """
+    return run(platform_dir, stacks, crds_dir, project_root, cluster_path=cluster_path, kube_version=kube_version,
+               charts_dir=charts_dir, online=online)[0]
+
+
+def run(platform_dir: Path, stacks: Sequence[str] | None = None, crds_dir: Path | None = None,
+        project_root: Path | None = None, *, cluster_path: str | None = None, kube_version: str | None = None,
+        charts_dir: Path | None = None, online: bool | None = None) -> tuple[Report, list[ClusterView]]:
+    """check_platform, also returning each cluster's view (every object it would hold, as checked)."""
     from ..config import PROJECT_ROOT
 
     timings = dict.fromkeys(("load", "build", "render", "validate", "rules", "pins"), 0.0)
@@ -80,44 +88,46 @@ def check_platform(platform_dir: Path, stacks: Sequence[str] | None = None, crds
     targets = ([tree_target(platform_dir, cluster_path, kube_version)] if cluster_path else
                stack_targets(platform_dir, stacks, project_root or PROJECT_ROOT))
     tree = load_tree(platform_dir)
-    network = Network()
+    network = Network() if online is None else Network(enabled=online)
     if online is False:
         network.off("offline by request")
     archives = charts_dir or (Path(os.environ[CHARTS_ENV]) if os.environ.get(CHARTS_ENV) else None)
     sources = ChartSources(archives, user_cache(), network, platform_dir)
-    report = Report(stacks=[t.name for t in targets])
-    with tempfile.TemporaryDirectory(prefix="pd-check-") as work:
-        artifact = materialize(platform_dir, tree.files, Path(work) / "artifact")
+    with tempfile.TemporaryDirectory(prefix="pd-check-") as folder:
+        work = Path(folder)
+        artifact = materialize(platform_dir, tree.files, work / "artifact")
         views = [_view(target, tree, extra) for target in targets]
+        kustomizer = Kustomizer(work)
         timings["load"] = time.perf_counter() - start
-        began = time.perf_counter()
-        kustomizer = Kustomizer(Path(work))
-        with ThreadPoolExecutor(max_workers=len(views)) as pool:      # builds wait on kubectl: overlap clusters
-            list(pool.map(lambda view: build_cluster(view, kustomizer, artifact, Path(work)), views))
-        timings["build"] = time.perf_counter() - began
+
+        def build(view: ClusterView) -> None:
+            build_cluster(view, kustomizer, artifact, work)
+
         def render(view: ClusterView) -> None:
-            render_cluster(view, sources, Path(work))
+            render_cluster(view, sources, work)
             add_runtime_objects(view)
 
-        for stage, run in (("render", render),
-                           ("validate", validate_cluster), ("rules", run_rules)):
+        stages = (("build", build, True), ("render", render, False), ("validate", validate_cluster, False),
+                  ("rules", run_rules, False))
+        for stage, step, overlapped in stages:
             began = time.perf_counter()
-            for view in views:
-                run(view)
+            if overlapped:                      # builds wait on kubectl: let the clusters' builds overlap
+                with ThreadPoolExecutor(max_workers=len(views)) as pool:
+                    list(pool.map(step, views))
+            else:
+                for view in views:
+                    step(view)
             timings[stage] = time.perf_counter() - began
     began = time.perf_counter()
-    flux = {t.name: t.flux_version for t in targets}
-    pin_findings, skipped = verify(views, sources, flux)
+    pin_findings, skipped = verify(views, sources, {t.name: t.flux_version for t in targets})
     timings["pins"] = time.perf_counter() - began
+    report = Report(stacks=[t.name for t in targets], timings=timings, warnings=[skipped] if skipped else [])
     for view in views:
         report.findings += view.findings.items
         report.notices[view.target.name] = list(dict.fromkeys(view.notices))
         report.budgets[view.target.name] = compute(view)
     report.findings += pin_findings
-    if skipped:
-        report.warnings.append(skipped)
-    report.timings = timings
-    return report
+    return report, views
 
 
 def _view(target: Target, tree: SourceTree, extra: list[tuple[dict, str]]) -> ClusterView:

@@ -48,6 +48,10 @@ def _glob(root: Path, pattern: str) -> list[str]:
     return matches
 
 
+def _join(*parts: str) -> str:
+    return "/".join(p.strip("/") for p in parts if p.strip("/"))
+
+
 def _literal_prefix(pattern: str) -> str:
     parts = []
     for part in pattern.split("/"):
@@ -67,7 +71,7 @@ def _copy(source: Path, rel: str, staging: Path, dest: str, origins: dict[str, s
             for name in sorted(names):
                 full = Path(folder) / name
                 inner = full.relative_to(source).as_posix()
-                _copy(source, inner, staging, f"{dest}/{full.relative_to(path).as_posix()}", origins, excluded, base)
+                _copy(source, inner, staging, _join(dest, full.relative_to(path).as_posix()), origins, excluded, base)
         return
     if excluded is not None and excluded.match_file(os.path.relpath(rel, base) if base != "." else rel):
         return
@@ -102,7 +106,7 @@ def compose(generator: KubeObject, name: str, tree: Artifact, aliases: set[str],
             if not path.exists():
                 raise ArtifactError(f"source '{pattern}' does not exist, so source-watcher fails the generator")
             into = path.is_dir() or target.endswith("/") or (staging / dest).is_dir()
-            _copy(tree.directory, pattern.strip("/"), staging, f"{dest.rstrip('/')}/{path.name}" if into else dest,
+            _copy(tree.directory, pattern.strip("/"), staging, _join(dest, path.name) if into else dest,
                   origins, excluded, ".")
             continue
         matches = _glob(tree.directory, pattern)
@@ -111,8 +115,7 @@ def compose(generator: KubeObject, name: str, tree: Artifact, aliases: set[str],
         prefix = pattern[:-3] if pattern.endswith("/**") else None
         for match in matches:
             below = match[len(prefix) + 1:] if prefix and match.startswith(prefix + "/") else match
-            _copy(tree.directory, match, staging, f"{dest.rstrip('/')}/{below}".lstrip("/"), origins, excluded,
-                  _literal_prefix(pattern))
+            _copy(tree.directory, match, staging, _join(dest, below), origins, excluded, _literal_prefix(pattern))
     digest = hashlib.sha256()
     for rel in sorted(origins):
         digest.update(f"{rel}\0".encode() + (staging / rel).read_bytes())

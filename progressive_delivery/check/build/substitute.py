@@ -44,7 +44,7 @@ def object_data(source: KubeObject) -> dict[str, str]:
     if source.kind == "Secret":
         for key, value in data.items():
             with contextlib.suppress(binascii.Error, UnicodeDecodeError):
-                data[key] = base64.b64decode(value, validate=True).decode()
+                data[key] = base64.b64decode("".join(value.split()), validate=True).decode()
         data.update({str(k): str(v) for k, v in mapping(source.body, "stringData").items()})
     return data
 

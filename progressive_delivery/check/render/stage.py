@@ -90,7 +90,8 @@ def render_cluster(view: ClusterView, sources: ChartSources, workdir: Path) -> N
         return
     view.catalog.add_crds((o.body, o.path) for o in view.from_tree("CustomResourceDefinition"))
     jobs = [job for release in releases if (job := _prepare(view, sources, release, helm_python))]
-    view.catalog.add_crds((crd, _by(job)) for job in jobs for crd in chart_crds(job.chart, job.key))
+    view.catalog.add_crds((crd, _by(job)) for job in jobs if text(job.release.spec, "install", "crds") != "Skip"
+                          for crd in chart_crds(job.chart, job.key))
     # Charts that look at .Capabilities.APIVersions render last, once the CRDs other charts render are known.
     ordered = sorted(jobs, key=lambda job: job.reads_api_versions)
     for job in ordered:
@@ -107,6 +108,12 @@ def _by(job: _Job) -> str:
 
 
 def _prepare(view: ClusterView, sources: ChartSources, release: KubeObject, helm: Any) -> _Job | None:
+    try:
+        values = release_values(release, view.get)
+    except ValuesError as error:
+        view.findings.add(release, f"{error}; helm-controller fails this release (create it or mark it optional)")
+        view.unrendered[f"{release.namespace}/{release.name}"] = release_namespace(release)
+        return None
     ref = chart_ref(release, view)
     if isinstance(ref, str):
         _skip(view, release, ref)
@@ -118,19 +125,18 @@ def _prepare(view: ClusterView, sources: ChartSources, release: KubeObject, helm
         return None
     try:
         chart = helm.Chart.load(located.directory) if located.directory else helm.Chart.load_archive(located.data)
+        values = merge(_values_files(release, chart), values)
     except helm.HelmError as error:
         view.findings.add(release, f"chart {ref.name} {located.version} ({located.where}) cannot be loaded: {error}")
+        view.unrendered[f"{release.namespace}/{release.name}"] = release_namespace(release)
+        return None
+    except ValuesError as error:
+        view.findings.add(release, f"{error}; helm-controller fails this release")
         view.unrendered[f"{release.namespace}/{release.name}"] = release_namespace(release)
         return None
     if not located.exact:
         view.notices.append(f"HelmRelease {release.namespace}/{release.name}: chart {ref.name} {ref.constraint} is "
                             f"not available offline; rendered {located.version} from {located.where} instead")
-    try:
-        values = merge(_values_files(release, chart), release_values(release, view.get))
-    except ValuesError as error:
-        view.findings.add(release, f"{error}; helm-controller fails this release (create it or mark it optional)")
-        view.unrendered[f"{release.namespace}/{release.name}"] = release_namespace(release)
-        return None
     key = hashlib.sha256(located.data).hexdigest() if located.data else ""
     return _Job(release, chart, key, values, located)
 

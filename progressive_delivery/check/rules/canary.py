@@ -1,6 +1,6 @@
 """Flagger: Canaries, MetricTemplates and Flagger's own flags refer to things the cluster has.
 
-Flagger's settings are read from its rendered Deployment: the container flags `-metrics-server=URL`
+Flagger's settings are read from its rendered Deployment: the container command's `-metrics-server=URL`
 and `-mesh-provider=NAME` (fluxcd/flagger@v1.44.0:charts/flagger/templates/deployment.yaml).
 """
 
@@ -102,8 +102,8 @@ def flagger_flags(view: ClusterView) -> list[tuple[KubeObject, dict[str, str]]]:
     found = []
     for deployment in view.valid("Deployment"):
         for container in containers(pod_template(deployment) or {}):
-            flags = dict(str(a)[1:].split("=", 1) for a in sequence(container, "args")
-                         if str(a).startswith("-") and "=" in str(a))
+            words = [str(w) for w in [*sequence(container, "command"), *sequence(container, "args")]]
+            flags = dict(w.lstrip("-").split("=", 1) for w in words if w.startswith("-") and "=" in w)
             if "mesh-provider" in flags:
                 found.append((deployment, flags))
     return found

@@ -59,7 +59,10 @@ def _source(view: ClusterView, owner: KubeObject, ref: dict, allowed: tuple[str,
 
 
 def _dependency_rule(view: ClusterView, kind: str, nodes: dict[Key, KubeObject]) -> None:
+    """dependsOn of the valid nodes names nodes that exist (valid or not: an invalid one has its own finding)."""
     for _key, obj in sorted(nodes.items()):
+        if not view.is_valid(obj):
+            continue
         for dep in dependencies(obj):
             if dep not in nodes:
                 known = ", ".join(f"{ns}/{n}" for ns, n in sorted(nodes)) or "none"
@@ -72,8 +75,8 @@ def _dependency_rule(view: ClusterView, kind: str, nodes: dict[Key, KubeObject])
 
 @rule("Flux Kustomizations")
 def kustomizations(view: ClusterView) -> None:
-    nodes = {(k.namespace, k.name): k for k in view.flux_kustomizations() if view.is_valid(k)}
-    for kustomization in (k for k in nodes.values() if k.from_tree):
+    nodes = {(k.namespace, k.name): k for k in view.flux_kustomizations()}
+    for kustomization in (k for k in nodes.values() if k.from_tree and view.is_valid(k)):
         spec = kustomization.spec
         _source(view, kustomization, mapping(spec, "sourceRef"), KUSTOMIZATION_SOURCE_KINDS, "sourceRef")
         target = text(spec, "targetNamespace")
@@ -91,8 +94,8 @@ def kustomizations(view: ClusterView) -> None:
 
 @rule("HelmReleases")
 def helm_releases(view: ClusterView) -> None:
-    nodes = {(r.namespace, r.name): r for r in view.from_tree("HelmRelease")}
-    for release in nodes.values():
+    nodes = {(r.namespace, r.name): r for r in view.all_of("HelmRelease") if r.from_tree}
+    for release in (r for r in nodes.values() if view.is_valid(r)):
         spec = release.spec
         if isinstance(spec.get("chart"), dict):
             _source(view, release, mapping(spec, "chart", "spec", "sourceRef"), CHART_SOURCE_KINDS,

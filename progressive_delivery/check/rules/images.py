@@ -105,6 +105,7 @@ def markers(view: ClusterView) -> None:
                                     f"cluster does not have (policies: {known}); fix the marker",
                               namespace=parts[0], name=parts[1], **where)
             continue
+        _marker_image(view, marker, policy)
         if not _appliers(view, policy, marker):
             automations_ = ", ".join(f"{a.namespace}/{a.name} (update.path {text(a.spec, 'update', 'path')})"
                                      for a in view.all_of("ImageUpdateAutomation")) or "none"
@@ -112,6 +113,24 @@ def markers(view: ClusterView) -> None:
                                     f"in {parts[0]}, select the policy's labels, sync from this repository and have "
                                     f"the file under update.path (automations: {automations_})",
                               namespace=parts[0], name=parts[1], **where)
+
+
+def _marker_image(view: ClusterView, marker: Marker, policy: KubeObject) -> None:
+    """A marker on a kustomize `images` entry: the entry deploys the repository the policy follows."""
+    directory = marker.path.rsplit("/", 1)[0] if "/" in marker.path else "."
+    found = view.tree.kustomization(directory)
+    ref = mapping(policy.spec, "imageRepositoryRef")
+    repository = view.get("ImageRepository", text(ref, "namespace", default=policy.namespace), text(ref, "name"))
+    if found is None or found[0] != marker.path or repository is None:
+        return
+    followed = text(repository.spec, "image")
+    for entry in mappings(found[1], "images"):
+        image = _expanded(text(entry, "newName") or text(entry, "name"), view.target.values)
+        if "${" not in image and image != followed:
+            view.findings.add(None, f"line {marker.line}: images entry '{text(entry, 'name')}' deploys {image} but the "
+                                    f"marker's policy follows {followed} ({repository.describe()}); make them the "
+                                    "same repository", path=marker.path, kind="ImagePolicy",
+                              namespace=policy.namespace, name=policy.name)
 
 
 def _deployed_images(view: ClusterView) -> list[str]:

@@ -1,0 +1,161 @@
+"""The budget: from a new image to its canary's start, by what the controllers do with the tree's settings."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import check_platform_source, write_tree
+
+from progressive_delivery.check.budget import (
+    DEFAULT_REQUEUE_DEPENDENCY,
+    analysis_steps,
+    format_duration,
+    parse_duration,
+)
+from progressive_delivery.check.pipeline import run
+
+
+@pytest.mark.parametrize("text, seconds", [("30s", 30), ("1m", 60), ("1h30m", 5400), ("1m30s", 90),
+                                           ("500ms", 0.5), ("0", 0), ("2.5m", 150)])
+def test_go_durations(text, seconds):
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["", "1x", "m", "10", None])
+def test_not_go_durations(text):
+    assert parse_duration(text) is None
+
+
+def test_format_duration():
+    assert [format_duration(s) for s in (30, 90, 31.5, 3700)] == ["30s", "1m30s", "31.5s", "61m40s"]
+
+
+@pytest.mark.parametrize("analysis, steps", [
+    ({"maxWeight": 50, "stepWeight": 10}, 5), ({"maxWeight": 60, "stepWeight": 20}, 3),
+    ({"stepWeights": [5, 10, 25, 50]}, 4), ({"iterations": 10}, 10), ({}, 0),
+])
+def test_analysis_steps(analysis, steps):
+    assert analysis_steps(analysis) == steps
+
+
+def kustomization(name: str, path: str, depends: list[dict] | None = None) -> str:
+    lines = ["apiVersion: kustomize.toolkit.fluxcd.io/v1", "kind: Kustomization", "metadata:", f"  name: {name}",
+             "  namespace: flux-system", "spec:", "  interval: 10m", "  prune: true", f"  path: {path}",
+             "  sourceRef:", "    kind: GitRepository", "    name: flux-system"]
+    for dep in depends or []:
+        lines.append("  dependsOn:" if dep is depends[0] else "")
+        lines += [f"    - name: {dep['name']}"] + ([f"      readyExpr: '{dep['expr']}'"] if "expr" in dep else [])
+    return "\n".join(line for line in lines if line) + "\n"
+
+
+APP = """apiVersion: v1
+kind: Namespace
+metadata: {name: web}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: web}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: web, image: "registry.example.com/web:1.0.0", ports: [{containerPort: 80}]}]}
+---
+apiVersion: flagger.app/v1beta1
+kind: Canary
+metadata: {name: web, namespace: web}
+spec:
+  targetRef: {apiVersion: apps/v1, kind: Deployment, name: web}
+  service: {port: 80}
+  analysis: {interval: ANALYSIS, threshold: 3, maxWeight: 50, stepWeight: 25}
+---
+apiVersion: image.toolkit.fluxcd.io/v1
+kind: ImageRepository
+metadata: {name: web, namespace: flux-system}
+spec: {image: registry.example.com/web, interval: 45s}
+---
+apiVersion: image.toolkit.fluxcd.io/v1
+kind: ImagePolicy
+metadata: {name: web, namespace: flux-system}
+spec:
+  imageRepositoryRef: {name: web}
+  policy: {semver: {range: ">=0.0.0"}}
+---
+apiVersion: image.toolkit.fluxcd.io/v1
+kind: ImageUpdateAutomation
+metadata: {name: web, namespace: flux-system}
+spec:
+  interval: 10m
+  sourceRef: {kind: GitRepository, name: flux-system}
+  git: {commit: {author: {name: bot, email: bot@example.com}}}
+  update: {path: ./app, strategy: Setters}
+"""
+
+FLAGGER_CRD = """apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: canaries.flagger.app}
+spec:
+  group: flagger.app
+  names: {kind: Canary, plural: canaries}
+  scope: Namespaced
+  versions: [{name: v1beta1, served: true, schema: {openAPIV3Schema: {type: object}}}]
+"""
+
+
+def budget_of(tmp_path, depends: list[dict], analysis: str = "30s", extra: dict | None = None):
+    files = {
+        "clusters/c/base.yaml": kustomization("base", "./base"),
+        "clusters/c/infra.yaml": kustomization("infra", "./infra", [{"name": "base"}]),
+        "clusters/c/app.yaml": kustomization("app", "./app", depends),
+        "base/ns.yaml": "apiVersion: v1\nkind: Namespace\nmetadata: {name: base}\n",
+        "infra/ns.yaml": "apiVersion: v1\nkind: Namespace\nmetadata: {name: infra}\n",
+        "app/app.yaml": APP.replace("ANALYSIS", analysis),
+        **(extra or {}),
+    }
+    write_tree(tmp_path / "crds", {"flagger.yaml": FLAGGER_CRD})
+    report, _ = run(write_tree(tmp_path / "tree", files), crds_dir=tmp_path / "crds", cluster_path="clusters/c",
+                    online=False)
+    assert report.ok, report.format()
+    [canary] = report.budgets["clusters/c"].canaries
+    return canary
+
+
+def test_each_dependency_level_costs_one_requeue(tmp_path):
+    canary = budget_of(tmp_path, [{"name": "infra"}])
+    seconds = [step.seconds for step in canary.steps]
+    # scan interval, policy and automation at once, git poll of flux bootstrap's 1m with 5% jitter, 2 levels, tick
+    assert seconds == [45.0, 0.0, 63.0, 2 * DEFAULT_REQUEUE_DEPENDENCY, 30.0]
+    assert canary.image_to_start == sum(seconds)
+    assert (canary.analysis_steps, canary.clean_run) == (2, 30.0 * (1 + 2 + 3))
+
+
+def test_ready_expressions_skip_the_same_revision_wait(tmp_path):
+    skipped = budget_of(tmp_path / "a", [{"name": "infra", "expr": "dep.status.conditions.exists(c, c.type == "
+                                                                   "\"Ready\")"}])
+    assert skipped.steps[3].seconds == 0.0
+    waiting = budget_of(tmp_path / "b", [{"name": "infra", "expr": "dep.status.lastAppliedRevision == "
+                                                                   "self.status.lastAttemptedRevision"}])
+    assert waiting.steps[3].seconds == 2 * DEFAULT_REQUEUE_DEPENDENCY
+
+
+def test_the_tree_can_change_the_requeue_interval_and_flagger_keeps_a_10s_minimum(tmp_path):
+    controller = ("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: kustomize-controller, namespace: "
+                  "flux-system}\nspec:\n  selector: {matchLabels: {app: k}}\n  template:\n    metadata: {labels: "
+                  "{app: k}}\n    spec: {containers: [{name: manager, image: kc, args: [--requeue-dependency=5s]}]}\n")
+    canary = budget_of(tmp_path, [{"name": "infra"}], analysis="2s", extra={
+        "clusters/c/flux-system.yaml": "apiVersion: v1\nkind: Namespace\nmetadata: {name: flux-system}\n---\n"
+                                       + controller})
+    assert canary.steps[3].seconds == 10.0 and canary.steps[4].seconds == 10.0
+
+
+def test_without_image_automation_there_is_no_figure(tmp_path):
+    canary = budget_of(tmp_path, [], extra={"app/app.yaml": APP.replace("ANALYSIS", "1m").replace(
+        "image: registry.example.com/web", "image: elsewhere.example.com/web")})
+    assert canary.image_to_start is None and canary.analysis_interval == 60.0
+
+
+def test_the_project_tree_has_a_budget_for_each_stack():
+    report, views = run(check_platform_source(), online=False)
+    for view in views:
+        [canary] = report.budgets[view.target.name].canaries
+        assert canary.image_to_start == sum(step.seconds for step in canary.steps) > 0
+        assert "new image -> canary applications/echo-version starts: at most" in canary.lines()[0]

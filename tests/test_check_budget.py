@@ -128,13 +128,21 @@ def test_each_dependency_level_costs_one_requeue(tmp_path):
     assert (canary.analysis_steps, canary.clean_run) == (2, 30.0 * (1 + 2 + 3))
 
 
-def test_ready_expressions_skip_the_same_revision_wait(tmp_path):
-    skipped = budget_of(tmp_path / "a", [{"name": "infra", "expr": "dep.status.conditions.exists(c, c.type == "
-                                                                   "\"Ready\")"}])
-    assert skipped.steps[3].seconds == 0.0
-    waiting = budget_of(tmp_path / "b", [{"name": "infra", "expr": "dep.status.lastAppliedRevision == "
-                                                                   "self.status.lastAttemptedRevision"}])
-    assert waiting.steps[3].seconds == 2 * DEFAULT_REQUEUE_DEPENDENCY
+@pytest.mark.parametrize("expression, waits", [
+    # applied once, spec observed, not failed: true while the dependency reconciles the new revision
+    ("has(dep.status.lastAppliedRevision) && dep.metadata.generation == dep.status.observedGeneration && "
+     "!dep.status.conditions.exists(c, c.type == 'Ready' && c.status == 'False')", False),
+    # Ready is Unknown while the dependency reconciles: waits like the built-in check
+    ("dep.status.conditions.exists(c, c.type == 'Ready' && c.status == 'True')", True),
+    # a revision comparison waits too
+    ("dep.status.lastAttemptedRevision == dep.status.lastAppliedRevision", True),
+    # an expression that fails to evaluate is retried like false
+    ("dep.status.nothing == 1", True),
+])
+def test_ready_expressions_are_evaluated_as_a_new_revision_finds_the_dependency(tmp_path, expression, waits):
+    """app -> infra (with the expression) -> base: waiting on infra also waits for infra's own wait on base."""
+    canary = budget_of(tmp_path, [{"name": "infra", "expr": expression.replace("'", "''")}])
+    assert canary.steps[3].seconds == (2 * DEFAULT_REQUEUE_DEPENDENCY if waits else 0.0)
 
 
 def test_the_tree_can_change_the_requeue_interval_and_flagger_keeps_a_10s_minimum(tmp_path):

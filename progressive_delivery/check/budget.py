@@ -21,8 +21,11 @@ detected", phase Progressing), as the pinned controllers behave:
    (the AdditiveCELDependencyCheck feature gate is off by default), so an expression that does not
    look at revisions passes at once (fluxcd/kustomize-controller@v1.9.4: main.go:115,
    internal/controller/kustomization_controller.go:246-264 and 551-630,
-   internal/controller/kustomization_manager.go:139-194, internal/features/features.go:90); each
-   dependency is assumed to apply its unchanged content within one requeue;
+   internal/controller/kustomization_manager.go:139-194, internal/features/features.go:90). The
+   expression is evaluated (cel-python) with `self` and `dep` as the two states a new revision finds
+   a dependency in: still Ready at the previous revision, and reconciling the new one (Ready Unknown,
+   lastAttemptedRevision new, lastAppliedRevision old); only when it holds in both is the level free.
+   Each dependency is assumed to apply its unchanged content within one requeue;
 5. Flagger runs each Canary's check on a ticker of analysis.interval (default 60s, at least 10s)
    and notices the changed target on its next tick (fluxcd/flagger@v1.44.0:
    pkg/controller/scheduler.go:106-120, job.go Start, pkg/apis/flagger/v1beta1/canary.go:33,637-651).
@@ -50,7 +53,6 @@ DEFAULT_JITTER_PERCENT = 5.0
 PROMOTION_TICKS = 3
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
 _UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
-_REVISION_FIELDS = ("lastAppliedRevision", "lastAttemptedRevision", "revision")
 
 
 def parse_duration(value: object) -> float | None:
@@ -132,6 +134,35 @@ def controller_flag(view: ClusterView, deployment: str, flag: str) -> float | No
     return None
 
 
+def _status(revision: str, attempted: str, ready: str) -> dict:
+    return {"observedGeneration": 1, "lastAppliedRevision": revision, "lastAttemptedRevision": attempted,
+            "conditions": [{"type": "Ready", "status": ready,
+                            "reason": "ReconciliationSucceeded" if ready == "True" else "Progressing"}]}
+
+
+def ready_at_once(expression: str, dependent: KubeObject, dependency: KubeObject | None) -> bool:
+    """Whether a readyExpr passes as a new revision arrives (in both states the dependency may be in)."""
+    import celpy
+
+    def state(obj: KubeObject | None, status: dict) -> dict:
+        body = obj.body if obj else {}
+        return {**body, "metadata": {**mapping(body, "metadata"), "generation": 1}, "status": status}
+
+    old, new = f"main@sha1:{'a' * 40}", f"main@sha1:{'b' * 40}"
+    environment = celpy.Environment()
+    try:
+        program = environment.program(environment.compile(expression))
+        for dep_status in (_status(old, old, "True"), _status(old, new, "Unknown")):
+            variables = {"self": celpy.json_to_cel(state(dependent, _status(old, old, "True"))),
+                         "dep": celpy.json_to_cel(state(dependency, dep_status))}
+            result = program.evaluate(variables)
+            if not (isinstance(result, celpy.celtypes.BoolType) and bool(result)):
+                return False
+    except Exception:     # noqa: BLE001 - a compile or evaluation error is retried by the controller like false
+        return False
+    return True
+
+
 def dependency_wait(view: ClusterView, applied_by: str, requeue: float) -> tuple[float, int]:
     """(seconds, levels) the Kustomization `namespace/name` waits for its dependencies at a new revision."""
     nodes = {f"{k.namespace}/{k.name}": k for k in view.flux_kustomizations()}
@@ -142,10 +173,9 @@ def dependency_wait(view: ClusterView, applied_by: str, requeue: float) -> tuple
             return 0
         deepest = 0
         for dep in mappings(node.spec, "dependsOn"):
-            expression = text(dep, "readyExpr")
-            if expression and not any(f in expression for f in _REVISION_FIELDS):
-                continue                  # readyExpr replaces the same-revision check: passes at once
             name = f"{text(dep, 'namespace', default=node.namespace)}/{text(dep, 'name')}"
+            if text(dep, "readyExpr") and ready_at_once(text(dep, "readyExpr"), node, nodes.get(name)):
+                continue                  # readyExpr replaces the same-revision check and holds at once
             deepest = max(deepest, 1 + levels(name, seen | {key}))
         return deepest
 

@@ -151,32 +151,54 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-@pytest.fixture
-def http_server() -> Any:
-    """Serve a directory over HTTP on 127.0.0.1 (stopped by its process id): http_server(dir) -> base URL."""
-    import signal
-    import socket
-    import subprocess
-    import sys
-    import time
+class LoopbackServers:
+    """Servers on 127.0.0.1 started for one test, stopped by their process id."""
 
-    started: list[subprocess.Popen] = []
+    def __init__(self) -> None:
+        self.processes: list[Any] = []
 
-    def serve(directory: Path) -> str:
-        port = free_port()
-        process = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1",
-                                    "--directory", str(directory)], stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL)
-        started.append(process)
+    def _start(self, argv: list[str], port: int) -> str:
+        import socket
+        import subprocess
+        import time
+
+        process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.processes.append(process)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             with socket.socket() as probe:
                 if probe.connect_ex(("127.0.0.1", port)) == 0:
-                    return f"http://127.0.0.1:{port}"
+                    return f"127.0.0.1:{port}"
             time.sleep(0.05)
-        pytest.fail("the loopback HTTP server did not start")
+        pytest.fail(f"the loopback server {argv[1:3]} did not start")
 
-    yield serve
-    for process in started:
-        os.kill(process.pid, signal.SIGTERM)
-        process.wait(timeout=10)
+    def http(self, directory: Path) -> str:
+        """Serve a directory over HTTP; the base URL."""
+        import sys
+
+        port = free_port()
+        return "http://" + self._start([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1",
+                                        "--directory", str(directory)], port)
+
+    def oci(self, directory: Path, repository: str) -> str:
+        """Serve the chart archives of a directory as an OCI registry; the oci:// URL of `repository`."""
+        import sys
+
+        port = free_port()
+        script = str(Path(__file__).with_name("oci_registry.py"))
+        return f"oci://{self._start([sys.executable, script, str(port), str(directory), repository], port)}/" \
+            f"{repository}"
+
+    def stop(self) -> None:
+        import signal
+
+        for process in self.processes:
+            os.kill(process.pid, signal.SIGTERM)
+            process.wait(timeout=10)
+
+
+@pytest.fixture
+def loopback() -> Any:
+    servers = LoopbackServers()
+    yield servers
+    servers.stop()

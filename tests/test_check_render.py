@@ -138,11 +138,11 @@ def index(folder: Path, base: str) -> None:
     (folder / "index.yaml").write_text(yaml.safe_dump({"apiVersion": "v1", "entries": {"demo": entries}}))
 
 
-def test_online_the_chart_is_pulled_cached_with_its_digest_and_reused_offline(tmp_path, demo_chart, http_server,
+def test_online_the_chart_is_pulled_cached_with_its_digest_and_reused_offline(tmp_path, demo_chart, loopback,
                                                                             monkeypatch):
     repository = tmp_path / "repository"
     shutil.copytree(demo_chart, repository)
-    url = http_server(repository)
+    url = loopback.http(repository)
     index(repository, url)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.delenv("PD_CHARTS_DIR", raising=False)
@@ -160,10 +160,10 @@ def test_online_the_chart_is_pulled_cached_with_its_digest_and_reused_offline(tm
     assert view.get("Service", "web", "web-demo") is None
 
 
-def test_online_pins_are_verified_against_the_repository(tmp_path, demo_chart, http_server, monkeypatch):
+def test_online_pins_are_verified_against_the_repository(tmp_path, demo_chart, loopback, monkeypatch):
     repository = tmp_path / "repository"
     shutil.copytree(demo_chart, repository)
-    url = http_server(repository)
+    url = loopback.http(repository)
     index(repository, url)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     crd_source = {"sources": {"crds.yaml": {"upstream": "here", "url": f"{url}/crds-that-moved.yaml"}}}
@@ -189,3 +189,29 @@ def test_chart_sources_prefer_the_exact_version(tmp_path, demo_chart):
     found = sources.locate(ChartRef("demo", "~0.1", "https://charts.example.com"))
     assert (found.version, found.exact) == ("0.1.0", True)
     assert sources.locate(ChartRef("other", "1.0.0", "https://charts.example.com")) is None
+
+
+@pytest.mark.parametrize("source", ["HelmRepository", "OCIRepository"])
+def test_online_charts_come_from_oci_registries(tmp_path, demo_chart, loopback, monkeypatch, source):
+    """A HelmRepository of type oci, or an OCIRepository chartRef: tags listed and the chart layer pulled
+    behind the registry's anonymous token."""
+    url = loopback.oci(demo_chart, "charts")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr("progressive_delivery.check.online.vendored_data", lambda: {"sources": {}})
+    if source == "HelmRepository":
+        tree = demo_tree(tmp_path / "tree", url, "0.2.0").joinpath("clusters/demo/release.yaml")
+        tree.write_text(tree.read_text().replace("  interval: 1h\n  url:", "  interval: 1h\n  type: oci\n"
+                                                 "  insecure: true\n  url:", 1))
+    else:
+        tree = demo_tree(tmp_path / "tree", url, "0.2.0").joinpath("clusters/demo/release.yaml")
+        text = tree.read_text().replace("kind: HelmRepository\nmetadata:\n  name: demo", "kind: OCIRepository\n"
+                                        "metadata:\n  name: demo", 1)
+        text = text.replace(f"  url: {url}\n", f"  url: {url}/demo\n  insecure: true\n  ref:\n    tag: 0.2.0\n")
+        text = text.replace("  chart:\n    spec:\n      chart: demo\n      version: \"0.2.0\"\n      sourceRef:\n"
+                            "        kind: HelmRepository\n        name: demo\n",
+                            "  chartRef:\n    kind: OCIRepository\n    name: demo\n")
+        tree.write_text(text)
+    report, [view] = run(tmp_path / "tree", cluster_path="clusters/demo", online=True)
+    assert report.ok and not report.warnings, report.format()
+    assert view.get("Service", "web", "web-demo") is not None
+    assert not report.notices["clusters/demo"], report.notices

@@ -1,68 +1,56 @@
 """Pulumi program: one progressive-delivery platform per stack.
 
-Reads the stack's settings, builds the cluster, the repository, Flux and what
-the Flux tree consumes, wires their order, and exports the stack outputs.
+Reads and checks the stack's settings and prerequisites, then lists the
+components: the cluster, the repository with platform/ published into it,
+the first app image, Flux and what the Flux tree reads, and the sync that
+waits until Flux runs the published tree.
 """
 
-import os
-
 import pulumi
-import pulumi_github as github
 
-from progressive_delivery import config
+from progressive_delivery import outputs, program_setup
 from progressive_delivery.app_image import AppImage, AppImageArgs
-from progressive_delivery.cluster import Cluster, ClusterArgs
-from progressive_delivery.flux import FluxInstall, FluxSync, FluxSyncArgs
-from progressive_delivery.platform_inputs import PlatformInputs, PlatformInputsArgs
+from progressive_delivery.flux import FluxInstall, FluxInstallArgs, FluxSync, FluxSyncArgs
+from progressive_delivery.platform_inputs import ApplicationNamespace, PlatformInputs, PlatformInputsArgs
+from progressive_delivery.project import PLATFORM_DIR
 from progressive_delivery.published_tree import PublishedTree, PublishedTreeArgs
 from progressive_delivery.repository import Repository, RepositoryArgs
 
-try:
-    settings = config.load_from_pulumi()
-except config.SettingsError as error:
-    raise pulumi.RunError(str(error)) from None
+setup = program_setup.prepare()
+settings = setup.settings
 
-registry_password = (None if settings.registry.is_local
-                     else pulumi.Config(config.PROJECT).require_secret("imageRegistryPassword"))
-github_provider = github.Provider(
-    "github",
-    owner=settings.repository.owner,
-    token=config.github_token_config() or pulumi.Output.secret(os.environ.get("GITHUB_TOKEN", "")),
-)
+cluster = program_setup.cluster(setup)
+on_cluster = setup.kubernetes_options(cluster)
+on_github = pulumi.ResourceOptions(providers={"github": setup.github_provider()})
 
-cluster = Cluster("cluster", ClusterArgs(settings.cluster, settings.registry))
-repository = Repository("repository", RepositoryArgs(settings.repository, settings.cluster.name, github_provider))
+repository = Repository("repository", RepositoryArgs(settings.repository, settings.cluster.name), opts=on_github)
 published = PublishedTree("platform", PublishedTreeArgs(
-    source=config.PROJECT_ROOT / "platform",
-    remote=settings.repository.ssh_url,
+    source=PLATFORM_DIR,
+    remote=repository.ssh_url,
     branch=settings.repository.branch,
+    repository_name=repository.name,
     private_key=repository.private_key,
-    depends_on=[repository.deploy_key],
-    repository_id=repository.repository.node_id,
-))
-default_branch = repository.make_branch_default(settings.repository.branch, after=published.command)
+    repository_id=repository.node_id,
+    depends_on=[repository],
+), opts=on_github)
 image = AppImage("echo-version-image", AppImageArgs(
-    settings, depends_on=[cluster.registry or cluster.command], registry_password=registry_password,
-    registry=cluster.registry))
+    settings, depends_on=[cluster], registry_password=setup.registry_password,
+    registry_identity=program_setup.local_registry_identity(settings, cluster)))
 
-flux = FluxInstall("flux", settings, cluster.provider, cluster.command)
+applications = ApplicationNamespace("applications", opts=on_cluster)
+flux = FluxInstall("flux", FluxInstallArgs(settings.flux_version, setup.flux_manifest, after=[applications]),
+                   opts=on_cluster)
 inputs = PlatformInputs("platform-inputs", PlatformInputsArgs(
-    settings, cluster.provider, cluster.command, flux.manifests, registry_password))
+    settings, setup.registry_password, after=[flux, applications]), opts=on_cluster)
 sync = FluxSync("flux-sync", FluxSyncArgs(
     settings=settings,
-    provider=cluster.provider,
-    cluster=cluster.command,
-    install=flux.manifests,
+    ssh_url=repository.ssh_url,
     private_key=repository.private_key,
     public_key=repository.public_key,
-    source_ready=[published.command, default_branch],
-    sync_ready=[*inputs.resources, image.command],
-))
+    published_commit=published.commit,
+    source_ready=[flux, published],
+    sync_ready=[inputs, image],
+), opts=on_cluster)
+program_setup.teardown_for(setup, cluster, before=[sync, inputs, flux])
 
-pulumi.export("clusterName", cluster.name)
-pulumi.export("kubeconfig", cluster.kubeconfig)
-pulumi.export("repositoryUrl", repository.html_url)
-pulumi.export("appUrl", settings.app_url)
-pulumi.export("grafanaUrl", settings.grafana_url)
-pulumi.export("grafanaAdminPassword", inputs.grafana_password)
-pulumi.export("image", image.image)
+outputs.export(settings, cluster, repository, inputs, image, sync)

@@ -3,8 +3,11 @@
 Reports, per scenario, the wall time and the commits and pushes it made:
 a first publish into an auto-initialised repository, an unchanged publish,
 a one-file change, and a one-file change after an image tag bump by another
-writer (the three-way merge path). Pushes are counted twice: by the
-publisher's own counter and by the daemon's log of receive-pack requests.
+writer (the three-way merge path); and the project's own platform/ published
+with the platform check, which then runs twice (on platform/, and on the
+merged tree, which holds the repository's README too). Pushes are counted
+twice: by the publisher's own counter and by the daemon's log of
+receive-pack requests.
 
     python benchmarks/publish_benchmark.py [--files 200] [--repeat 5]
 """
@@ -12,6 +15,7 @@ publisher's own counter and by the daemon's log of receive-pack requests.
 from __future__ import annotations
 
 import argparse
+import shutil
 import socket
 import statistics
 import subprocess
@@ -25,11 +29,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from progressive_delivery.gitutil import hermetic_env  # noqa: E402
-from progressive_delivery.publish import PublishResult, publish  # noqa: E402
+from progressive_delivery.publish_flow import PublishResult, publish  # noqa: E402
 
 IDENTITY = {"GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@example.test",
             "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@example.test"}
-SCENARIOS = ("first publish", "unchanged publish", "one-file change", "one-file change after a tag bump")
+SCENARIOS = ("first publish", "unchanged publish", "one-file change", "one-file change after a tag bump",
+             "platform/ with both checks")
+PLATFORM = Path(__file__).resolve().parent.parent / "platform"
 
 
 def git(*args: str, input: bytes | None = None) -> str:
@@ -151,6 +157,11 @@ def run_once(work: Path, daemon: Daemon, files: int, index: int) -> dict[str, Sa
     bump_tag(repository)
     changed.write_text(changed.read_text() + "  extra2: two\n")
     samples["one-file change after a tag bump"] = measure(daemon, repository, go)
+    checked = work / f"platform-checked-{index}"
+    shutil.copytree(PLATFORM, checked)
+    seed_repository(daemon.base / f"checked-{index}.git")
+    samples["platform/ with both checks"] = measure(daemon, daemon.base / f"checked-{index}.git", lambda: publish(
+        checked, f"git://127.0.0.1:{daemon.port}/checked-{index}.git", "main", check=True))
     return samples
 
 

@@ -4,8 +4,8 @@ It runs the project's own `release` CLI with `--initial` (build and push the
 configured version unless the registry already has it), so the program and a
 person releasing by hand build images the same way. It runs again when the
 version changes (a new image needs a new version: the registry and Flux tell
-images apart by tag), and when the local registry is replaced, since a new
-registry container starts empty.
+images apart by tag), and when the cluster, and so the local registry created
+with it, is new, since a new registry starts empty.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_command import local
 
-from .config import REGISTRY_PASSWORD_VARIABLE, Settings
+from .config import REGISTRY_PASSWORD_VARIABLE
+from .settings import Settings
 from .shell import cli
 
 
@@ -25,10 +26,10 @@ class AppImageArgs:
     """The stack whose registry receives the image, and what must exist first."""
 
     settings: Settings
-    depends_on: Sequence[pulumi.Resource]
+    depends_on: Sequence[pulumi.Resource] = ()
     registry_password: pulumi.Input[str] | None = None
-    # The local registry: a new (empty) registry container needs the image again.
-    registry: pulumi.CustomResource | None = None
+    # Identity of the local registry's cluster: a new cluster starts with an empty registry.
+    registry_identity: pulumi.Input[str] | None = None
 
 
 class AppImage(pulumi.ComponentResource):
@@ -39,17 +40,20 @@ class AppImage(pulumi.ComponentResource):
     def __init__(self, name: str, args: AppImageArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("progressive-delivery:image:AppImage", name, None, opts)
         settings = args.settings
-        environment = {}
+        environment: dict[str, pulumi.Input[str]] = {}
         if args.registry_password is not None:
             environment[REGISTRY_PASSWORD_VARIABLE] = pulumi.Output.secret(args.registry_password)
+        triggers: list[pulumi.Input[str]] = [settings.app_version]
+        if args.registry_identity is not None:
+            triggers.append(args.registry_identity)
         self.command = local.Command(
             name,
             create=cli("release", "--stack", settings.stack, settings.app_version, "--initial"),
             environment=environment,
-            triggers=[settings.app_version, *([args.registry.id] if args.registry is not None else [])],
+            triggers=triggers,
+            logging=local.Logging.STDOUT_AND_STDERR,
             add_previous_output_in_env=False,
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),
         )
-        self.image = pulumi.Output.from_input(
-            f"{settings.registry.push_repository(settings.cluster.name)}:{settings.app_version}")
+        self.image = pulumi.Output.from_input(settings.image(settings.app_version))
         self.register_outputs({"image": self.image})

@@ -1,10 +1,9 @@
-"""One typed, validated settings object per stack.
+"""Reading one stack's settings: validated once, every problem reported together.
 
 Settings come from the stack's `Pulumi.<stack>.yaml` (keys under the
 `progressive-delivery:` namespace) and, for secrets and the repository owner,
-from the environment. They are validated once, before any resource is
-registered; every problem found is reported together, each naming its key
-and what to change.
+from the environment. Each problem names its key and what to change; nothing
+is registered while any remains.
 """
 
 from __future__ import annotations
@@ -12,45 +11,95 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import semver
-import yaml
 
+from . import names, pins
+from .project import APP_NAME, APP_SOURCE, PROJECT, PROJECT_ROOT
+from .refname import branch_name_problem
+from .settings import (
+    CLUSTER_PROVIDERS,
+    EXISTING,
+    K3D,
+    LOCAL_REGISTRY,
+    REGISTRY_CONTAINER_PORT,
+    ExistingClusterSettings,
+    GatewaySettings,
+    K3dClusterSettings,
+    RegistrySettings,
+    RepositorySettings,
+    Settings,
+)
+from .stack_files import (
+    StackFileError,
+    available_stacks,
+    collisions,
+    footprint_of,
+    other_footprints,
+    read_stack_file,
+    stack_file,
+)
 from .versions import policy_for
 
-PROJECT = "progressive-delivery"
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+__all__ = [
+    "APP_NAME", "APP_SOURCE", "GIT_SYNC_INTERVAL_SECONDS", "KNOWN_HOSTS_FILE", "PROJECT", "PROJECT_ROOT",
+    "REGISTRY_CONTAINER_PORT", "REGISTRY_PASSWORD_VARIABLE", "SecretInputs", "Settings", "SettingsError",
+    "available_stacks", "build_settings", "load_from_pulumi", "load_stack", "read_stack_file", "stack_file",
+]
 
-# Kubernetes minor version the k3s image must at least carry.
-MIN_KUBERNETES = (1, 33)
-
-_CLUSTER_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-_REPOSITORY_NAME = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
-_OWNER = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,38})$")
-_BRANCH = re.compile(r"^(?!/)(?!.*//)(?!.*\.\.)(?!.*@\{)[A-Za-z0-9._/-]+(?<!/)(?<!\.lock)(?<!\.)$")
-_FLUX_VERSION = re.compile(r"^v\d+\.\d+\.\d+$")
-_K3S_IMAGE = re.compile(r"^(?P<repo>[a-z0-9./_-]+):v(?P<major>\d+)\.(?P<minor>\d+)\.(?P<patch>\d+)-k3s\d+$")
-_IMAGE_REPOSITORY = re.compile(r"^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._/-][a-z0-9]+)*)+$")
-_HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([-a-z0-9]*[a-z0-9])?)(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-_PATH_PREFIX = re.compile(r"^/[A-Za-z0-9._~-]+(/[A-Za-z0-9._~-]+)*/$")
-
-VISIBILITIES = ("private", "internal", "public")
-LOCAL_REGISTRY = "local"
-APP_NAME = "echo-version"
-APP_SOURCE = PROJECT_ROOT / "applications" / APP_NAME
 # Environment variable that carries the password of an external image registry.
 REGISTRY_PASSWORD_VARIABLE = "IMAGE_REGISTRY_PASSWORD"
-# Port the registry container listens on inside the cluster network.
-REGISTRY_CONTAINER_PORT = 5000
-# Port echo-version listens on in its container (the Dockerfile and the manifests agree).
-APP_PORT = 8080
 # How often Flux fetches the stack's repository (the flux-system GitRepository).
 GIT_SYNC_INTERVAL_SECONDS = 30
 KNOWN_HOSTS_FILE = Path(__file__).resolve().parent / "github_known_hosts"
+
+# Kubernetes minors the pinned Flux and Istio releases both support.
+SUPPORTED_KUBERNETES = ((1, 32), (1, 36))
+
+VISIBILITIES = ("private", "internal", "public")
+ON_DESTROY = ("delete", "archive")
+GATEWAY_SERVICE_TYPES = ("LoadBalancer", "NodePort", "ClusterIP")
+_K3S_IMAGE = re.compile(r"^(?P<repo>[a-z0-9./_-]+):v(?P<major>[0-9]+)\.(?P<minor>[0-9]+)\.(?P<patch>[0-9]+)-k3s[0-9]+$")
+_FLUX_VERSION = re.compile(r"^v[0-9]+\.[0-9]+\.[0-9]+$")
+_IMAGE_REPOSITORY = re.compile(r"^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._/-][a-z0-9]+)*)+$")
+
+# Keys of the `progressive-delivery:` namespace with their defaults: None means
+# "no default"; a callable computes the default from the stack name.
+DEFAULTS: dict[str, Any] = {
+    "clusterProvider": K3D,
+    "clusterName": lambda stack: f"pd-{stack}",
+    "clusterServers": 1,
+    "clusterAgents": 2,
+    "k3sImage": pins.k3s_image(),
+    "httpPort": None,
+    "apiPort": None,
+    "registryPort": None,
+    "kubeconfigPath": None,
+    "kubeContext": None,
+    "gatewayServiceType": "LoadBalancer",
+    "gatewayServiceAnnotations": None,
+    "publicHost": None,
+    "repositoryOwner": None,
+    "repositoryName": lambda stack: f"{PROJECT}-{stack}",
+    "repositoryVisibility": "private",
+    "repositoryBranch": "main",
+    "repositoryOnDestroy": "delete",
+    "fluxVersion": pins.pin("flux").version,
+    "imageRepository": LOCAL_REGISTRY,
+    "imageRegistryUsername": None,
+    "appVersion": "0.1.0",
+    "appPathPrefix": "/echo/",
+    "grafanaHost": "grafana.localhost",
+    "readyTimeoutMinutes": 30,
+}
+SECRET_KEYS = ("imageRegistryPassword", "kubeconfig")
+# Settings that only make sense for one kind of cluster.
+K3D_ONLY = ("clusterServers", "clusterAgents", "k3sImage", "httpPort", "apiPort", "registryPort")
+EXISTING_ONLY = ("kubeconfigPath", "kubeContext", "gatewayServiceType", "gatewayServiceAnnotations", "publicHost")
 
 
 class SettingsError(Exception):
@@ -64,316 +113,250 @@ class SettingsError(Exception):
 
 
 @dataclass(frozen=True)
-class ClusterSettings:
-    """Shape of the k3d cluster and the host ports it binds."""
+class SecretInputs:
+    """What the program knows of the secrets it needs (values only where they must be checked)."""
 
-    name: str
-    servers: int
-    agents: int
-    k3s_image: str
-    http_port: int
-    api_port: int
-
-    @property
-    def kube_context(self) -> str:
-        return f"k3d-{self.name}"
+    github_token: str | None
+    registry_password: bool
+    kubeconfig: bool
 
 
-@dataclass(frozen=True)
-class RegistrySettings:
-    """Where the echo-version image lives.
-
-    `local` runs a registry container beside the cluster on `port`; anything
-    else is an external repository such as `ghcr.io/acme/echo-version`.
-    """
-
-    repository: str
-    port: int
-    username: str | None
-
-    @property
-    def is_local(self) -> bool:
-        return self.repository == LOCAL_REGISTRY
-
-    def container_name(self, cluster_name: str) -> str:
-        """Docker container name k3d gives the local registry (it adds `k3d-`)."""
-        return f"k3d-{cluster_name}-registry"
-
-    def push_repository(self, cluster_name: str) -> str:
-        """Image repository as seen from the host that builds and pushes."""
-        if self.is_local:
-            return f"localhost:{self.port}/{APP_NAME}"
-        return self.repository
-
-    def cluster_repository(self, cluster_name: str) -> str:
-        """Image repository as seen from inside the cluster (kubelet and Flux)."""
-        if self.is_local:
-            return f"{self.container_name(cluster_name)}:{REGISTRY_CONTAINER_PORT}/{APP_NAME}"
-        return self.repository
-
-    @property
-    def server(self) -> str:
-        """Registry host of the external repository (e.g. `ghcr.io`)."""
-        return self.repository.split("/", 1)[0]
-
-
-@dataclass(frozen=True)
-class RepositorySettings:
-    """The GitHub repository Flux syncs from."""
-
-    owner: str
-    name: str
-    visibility: str
-    branch: str
-
-    @property
-    def ssh_url(self) -> str:
-        return f"ssh://git@github.com/{self.owner}/{self.name}.git"
-
-
-@dataclass(frozen=True)
-class Settings:
-    """Everything one stack needs, validated."""
-
-    stack: str
-    cluster: ClusterSettings
-    repository: RepositorySettings
-    registry: RegistrySettings
-    flux_version: str
-    app_version: str
-    app_path_prefix: str
-    grafana_host: str
-    ready_timeout_minutes: int
-
-    @property
-    def flux_install_url(self) -> str:
-        return f"https://github.com/fluxcd/flux2/releases/download/{self.flux_version}/install.yaml"
-
-    @property
-    def flux_path(self) -> str:
-        """Path in the repository that the flux-system Kustomization applies."""
-        return f"./clusters/{self.stack}"
-
-    @property
-    def app_url(self) -> str:
-        return f"http://localhost:{self.cluster.http_port}{self.app_path_prefix}version"
-
-    @property
-    def grafana_url(self) -> str:
-        return f"http://{self.grafana_host}:{self.cluster.http_port}/"
-
-    def flux_substitutions(self) -> dict[str, str]:
-        """Values Flux substitutes into the platform tree (post-build), as strings."""
-        return {
-            "cluster_env": self.stack,
-            "cluster_name": self.cluster.name,
-            "image_repository": self.registry.cluster_repository(self.cluster.name),
-            "image_registry_insecure": "true" if self.registry.is_local else "false",
-            "app_path_prefix": self.app_path_prefix,
-            "grafana_host": self.grafana_host,
-            "git_branch": self.repository.branch,
-        }
-
-
-# Keys of the `progressive-delivery:` namespace, with their defaults.
-# `None` means "required"; a callable computes the default from the stack name.
-DEFAULTS: dict[str, Any] = {
-    "clusterName": lambda stack: f"pd-{stack}",
-    "clusterServers": 1,
-    "clusterAgents": 2,
-    "k3sImage": "rancher/k3s:v1.33.5-k3s1",
-    "httpPort": None,
-    "apiPort": None,
-    "registryPort": None,
-    "repositoryOwner": None,
-    "repositoryName": lambda stack: f"{PROJECT}-{stack}",
-    "repositoryVisibility": "private",
-    "repositoryBranch": "main",
-    "fluxVersion": "v2.7.5",
-    "imageRepository": LOCAL_REGISTRY,
-    "imageRegistryUsername": None,
-    "appVersion": "0.1.0",
-    "appPathPrefix": "/echo/",
-    "grafanaHost": "grafana.localhost",
-    "readyTimeoutMinutes": 30,
-}
-SECRET_KEYS = ("imageRegistryPassword",)
+def key(name: str) -> str:
+    return f"{PROJECT}:{name}"
 
 
 class _Reader:
     """Reads raw values, collecting problems instead of stopping at the first."""
 
-    def __init__(self, stack: str, raw: Mapping[str, Any], env: Mapping[str, str]):
+    def __init__(self, stack: str, raw: Mapping[str, Any]):
         self.stack = stack
         self.raw = raw
-        self.env = env
         self.problems: list[str] = []
-
-    def key(self, name: str) -> str:
-        return f"{PROJECT}:{name}"
+        self.tainted: set[str] = set()
 
     def fail(self, name: str, message: str) -> None:
-        self.problems.append(f"{self.key(name)}: {message}")
+        self.problems.append(f"{key(name)}: {message}")
+        self.tainted.add(name)
+
+    def given(self, name: str) -> bool:
+        return name in self.raw and self.raw[name] not in (None, "")
 
     def value(self, name: str) -> Any:
-        if name in self.raw and self.raw[name] not in (None, ""):
+        if self.given(name):
             return self.raw[name]
         default = DEFAULTS.get(name)
         return default(self.stack) if callable(default) else default
 
-    def text(self, name: str, pattern: re.Pattern | None = None, hint: str = "") -> str:
+    def text(self, name: str, check: Callable[[str], str | None] | None = None) -> str:
         value = self.value(name)
         if value is None:
-            self.fail(name, f"is required; set it with `pulumi config set {self.key(name)} <value>`")
+            self.fail(name, f"is required; set it with `pulumi config set {key(name)} <value>`")
             return ""
         value = str(value)
-        if pattern is not None and not pattern.match(value):
-            self.fail(name, f"'{value}' is not valid: {hint}")
+        problem = check(value) if check is not None and name not in self.tainted else None
+        if problem:
+            self.fail(name, f"'{value}' is not valid: {problem}")
+        return value
+
+    def optional_text(self, name: str, check: Callable[[str], str | None]) -> str | None:
+        return self.text(name, check) if self.value(name) is not None else None
+
+    def choice(self, name: str, choices: Sequence[str]) -> str:
+        value = self.text(name)
+        if value and value not in choices and name not in self.tainted:
+            self.fail(name, f"'{value}' is not one of {', '.join(choices)}")
         return value
 
     def integer(self, name: str, minimum: int, maximum: int, hint: str) -> int:
         value = self.value(name)
         if value is None:
-            self.fail(name, f"is required: {hint}; set it with `pulumi config set {self.key(name)} <number>`")
+            self.fail(name, f"is required: {hint}; set it with `pulumi config set {key(name)} <number>`")
             return minimum
-        try:
-            number = int(str(value), 10)
-        except ValueError:
+        text = str(value)
+        if not re.fullmatch(r"-?[0-9]+", text):
             self.fail(name, f"'{value}' is not a whole number: {hint}")
             return minimum
+        number = int(text)
         if not minimum <= number <= maximum:
             self.fail(name, f"{number} is out of range: {hint}")
         return number
 
+    def string_map(self, name: str) -> tuple[tuple[str, str], ...]:
+        value = self.value(name)
+        if value is None:
+            return ()
+        if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+            self.fail(name, "must be a mapping of names to text values "
+                            f"(`pulumi config set --path '{key(name)}.<name>' <value>`)")
+            return ()
+        return tuple(sorted((k, str(v)) for k, v in value.items()))
+
+    def refuse(self, names_: Sequence[str], reason: str) -> None:
+        for name in names_:
+            if self.given(name):
+                self.fail(name, f"{reason}; remove it (`pulumi config rm {key(name)}`)")
+
+    def check_hygiene(self) -> None:
+        """No control characters, and no leading or trailing whitespace, in any text value."""
+        for name, value in self.raw.items():
+            problem = names.hygiene_problem(value) if isinstance(value, str) else None
+            if problem:
+                self.fail(name, f"{problem}; write the value on one line without surrounding spaces")
+
 
 def build_settings(stack: str, raw: Mapping[str, Any], env: Mapping[str, str],
-                   has_github_token: bool = True,
-                   has_registry_password: bool = True,
-                   require_owner: bool = True) -> Settings:
-    """Validate raw settings of one stack and return them typed, or raise SettingsError."""
-    r = _Reader(stack, raw, env)
-    unknown = sorted(set(raw) - set(DEFAULTS) - set(SECRET_KEYS))
-    for name in unknown:
+                   secrets: SecretInputs | None = None, others: Sequence[Any] = ()) -> Settings:
+    """Validate raw settings of one stack and return them typed, or raise SettingsError.
+
+    `secrets` is None where they are not needed (the CLI); `others` are the
+    footprints of the other stack files, which this stack must not collide with.
+    """
+    r = _Reader(stack, raw)
+    for name in sorted(set(raw) - set(DEFAULTS) - set(SECRET_KEYS)):
         r.fail(name, f"is not a setting of this program; known settings: {', '.join(sorted(DEFAULTS))}")
-
-    if not re.match(r"^[a-z0-9][a-z0-9-]*$", stack):
+    if not re.fullmatch(r"[a-z0-9][a-z0-9-]*", stack):
         r.problems.append(f"stack name '{stack}': use lower-case letters, digits and '-'")
+    r.check_hygiene()
 
-    cluster_name = r.text("clusterName", _CLUSTER_NAME,
-                          "use lower-case letters, digits and '-', at most 32 characters")
-    if len(cluster_name) > 32:
-        r.fail("clusterName", f"'{cluster_name}' is longer than 32 characters")
+    provider = r.choice("clusterProvider", CLUSTER_PROVIDERS)
+    cluster_name = r.text("clusterName", names.cluster_name_problem)
+    if provider == EXISTING:
+        cluster: Any = _existing_cluster(r, cluster_name, secrets)
+        gateway = GatewaySettings(r.choice("gatewayServiceType", GATEWAY_SERVICE_TYPES),
+                                  r.string_map("gatewayServiceAnnotations"),
+                                  r.optional_text("publicHost", names.hostname_problem))
+    else:
+        cluster = _k3d_cluster(r, cluster_name)
+        gateway = GatewaySettings("LoadBalancer")
+
+    owner = str(r.value("repositoryOwner") or env.get("GITHUB_OWNER", ""))
+    if not owner and secrets is not None:
+        r.fail("repositoryOwner", "no repository owner: set it with `pulumi config set "
+                                  f"{key('repositoryOwner')} <user-or-org>` or export GITHUB_OWNER")
+    elif owner and (problem := names.owner_problem(owner)):
+        r.fail("repositoryOwner", f"'{owner}' is not a GitHub user or organisation name: {problem}")
+    repository = RepositorySettings(
+        owner=owner,
+        name=r.text("repositoryName", names.repository_name_problem),
+        visibility=r.choice("repositoryVisibility", VISIBILITIES),
+        branch=r.text("repositoryBranch", branch_name_problem),
+        on_destroy=r.choice("repositoryOnDestroy", ON_DESTROY),
+    )
+    flux_version = r.text("fluxVersion", lambda v: None if _FLUX_VERSION.match(v)
+                          else f"pin a Flux release such as {pins.pin('flux').version}")
+    app_version = r.text("appVersion", lambda v: _app_version_problem(stack, v))
+    registry = _registry(r, provider, secrets)
+    settings = Settings(
+        stack=stack, cluster=cluster, gateway=gateway, repository=repository, registry=registry,
+        flux_version=flux_version, app_version=app_version,
+        app_path_prefix=r.text("appPathPrefix", names.path_prefix_problem),
+        grafana_host=r.text("grafanaHost", names.hostname_problem),
+        ready_timeout_minutes=r.integer("readyTimeoutMinutes", 5, 120,
+                                        "minutes to wait for Flux to be Ready, 5 to 120"),
+    )
+    if secrets is not None:
+        _check_token(r, secrets.github_token)
+    if others:
+        mine = footprint_of(stack, {**{k: r.value(k) for k in DEFAULTS}, "repositoryOwner": owner}, owner)
+        for name, problem in collisions(mine, list(others), key):
+            r.fail(name, problem)
+    if r.problems:
+        raise SettingsError(stack, r.problems)
+    return settings
+
+
+def _k3d_cluster(r: _Reader, name: str) -> K3dClusterSettings:
+    r.refuse(EXISTING_ONLY, "applies only to clusterProvider existing")
+    if r.given("kubeconfig"):
+        r.fail("kubeconfig", "applies only to clusterProvider existing (a k3d cluster's kubeconfig comes from k3d)")
     servers = r.integer("clusterServers", 1, 7, "a k3d cluster needs 1 to 7 servers (use an odd number for HA)")
     agents = r.integer("clusterAgents", 0, 20, "use 0 (workloads run on the server) to 20 agents")
-    k3s_image = r.text("k3sImage", _K3S_IMAGE, "pin a k3s image such as rancher/k3s:v1.33.5-k3s1")
-    match = _K3S_IMAGE.match(k3s_image)
-    if match and (int(match["major"]), int(match["minor"])) < MIN_KUBERNETES:
-        r.fail("k3sImage", f"'{k3s_image}' runs Kubernetes {match['major']}.{match['minor']}; "
-                           f"use {MIN_KUBERNETES[0]}.{MIN_KUBERNETES[1]} or newer")
-
-    port_hint = "use a free host port between 1024 and 65535"
-    ports = {name: r.integer(name, 1024, 65535, port_hint)
-             for name in ("httpPort", "apiPort", "registryPort")}
+    k3s_image = r.text("k3sImage", _k3s_image_problem)
+    hint = "use a free host port between 1024 and 65535"
+    ports = {port: r.integer(port, 1024, 65535, hint) for port in ("httpPort", "apiPort")}
+    if r.value("imageRepository") == LOCAL_REGISTRY:
+        ports["registryPort"] = r.integer("registryPort", 1024, 65535, hint)
     seen: dict[int, str] = {}
-    for name, port in ports.items():
-        if port in seen and r.value(name) is not None:
-            r.fail(name, f"port {port} is also used by {r.key(seen[port])}; every host port must be distinct")
-        seen.setdefault(port, name)
+    for setting, port in ports.items():
+        if port in seen and setting not in r.tainted:
+            r.fail(setting, f"port {port} is also used by {key(seen[port])}; every host port must be distinct")
+        seen.setdefault(port, setting)
+    return K3dClusterSettings(name, servers, agents, k3s_image, ports["httpPort"], ports["apiPort"])
 
-    owner = r.value("repositoryOwner") or env.get("GITHUB_OWNER", "")
-    if not owner and require_owner:
-        r.fail("repositoryOwner", "no repository owner: set it with `pulumi config set "
-                                  f"{r.key('repositoryOwner')} <user-or-org>` or export GITHUB_OWNER")
-    elif owner and not _OWNER.match(str(owner)):
-        r.fail("repositoryOwner", f"'{owner}' is not a GitHub user or organisation name")
-    repo_name = r.text("repositoryName", _REPOSITORY_NAME,
-                       "use letters, digits, '.', '_' and '-' (at most 100 characters)")
-    if repo_name in (".", ".."):
-        r.fail("repositoryName", f"'{repo_name}' is reserved by GitHub; choose another name")
-    visibility = r.text("repositoryVisibility")
-    if visibility not in VISIBILITIES:
-        r.fail("repositoryVisibility", f"'{visibility}' is not one of {', '.join(VISIBILITIES)}")
-    branch = r.text("repositoryBranch", _BRANCH, "use a valid git branch name such as main")
 
-    flux_version = r.text("fluxVersion", _FLUX_VERSION, "pin a Flux release such as v2.7.5")
-    app_version = r.text("appVersion")
-    if app_version and not semver.Version.is_valid(app_version):
-        r.fail("appVersion", f"'{app_version}' is not a semantic version such as 0.1.0")
-    elif app_version and not policy_for(stack).accepts(app_version):
-        r.fail("appVersion", f"'{app_version}' would never be deployed: the {stack} image policy picks "
-                             f"{policy_for(stack).describe()} only")
-    path_prefix = r.text("appPathPrefix", _PATH_PREFIX, "use a path that starts and ends with '/', e.g. /echo/")
-    grafana_host = r.text("grafanaHost", _HOSTNAME, "use a lower-case host name such as grafana.localhost")
-    timeout = r.integer("readyTimeoutMinutes", 5, 120, "minutes to wait for Flux to be Ready, 5 to 120")
+def _existing_cluster(r: _Reader, name: str, secrets: SecretInputs | None) -> ExistingClusterSettings:
+    r.refuse(K3D_ONLY, "applies only to clusterProvider k3d (an existing cluster's shape is its own)")
+    path = r.optional_text("kubeconfigPath", names.readable_file_problem)
+    inline = secrets.kubeconfig if secrets is not None else False
+    if path and inline:
+        r.fail("kubeconfigPath", f"both it and the secret {key('kubeconfig')} are set; keep one")
+    elif not path and not inline and secrets is not None:
+        r.fail("kubeconfig", "clusterProvider existing needs the cluster's kubeconfig: `pulumi config set --secret "
+                             f"{key('kubeconfig')} \"$(cat FILE)\"`, or `pulumi config set {key('kubeconfigPath')} "
+                             "FILE` to read it at run time")
+    return ExistingClusterSettings(name, path, r.optional_text("kubeContext", names.context_problem))
 
-    image_repository = r.text("imageRepository")
+
+def _registry(r: _Reader, provider: str, secrets: SecretInputs | None) -> RegistrySettings:
+    repository = r.text("imageRepository")
     username = r.value("imageRegistryUsername")
-    if image_repository != LOCAL_REGISTRY:
-        if not _IMAGE_REPOSITORY.match(image_repository):
-            r.fail("imageRepository", f"'{image_repository}' is neither 'local' nor an image repository "
-                                      "such as ghcr.io/<owner>/echo-version")
-        if not username:
-            r.fail("imageRegistryUsername", f"is required when {r.key('imageRepository')} is an external registry")
-        if not has_registry_password:
-            r.fail("imageRegistryPassword", "is required when the image registry is external; set it with "
-                                            f"`pulumi config set --secret {r.key('imageRegistryPassword')} <token>`")
+    if repository == LOCAL_REGISTRY:
+        if provider == EXISTING:
+            r.fail("imageRepository", "an existing cluster has no local registry beside it; give an external "
+                                      "repository such as ghcr.io/<owner>/echo-version")
+        port = r.value("registryPort")
+        return RegistrySettings(repository, int(port) if str(port).isdigit() else None, None)
+    if repository and not _IMAGE_REPOSITORY.match(repository):
+        r.fail("imageRepository", f"'{repository}' is neither 'local' nor an image repository "
+                                  "such as ghcr.io/<owner>/echo-version")
+    if not username:
+        r.fail("imageRegistryUsername", f"is required when {key('imageRepository')} is an external registry")
+    if secrets is not None and not secrets.registry_password:
+        r.fail("imageRegistryPassword", "is required when the image registry is external; set it with "
+                                        f"`pulumi config set --secret {key('imageRegistryPassword')} <token>`")
+    return RegistrySettings(repository, None, str(username) if username else None)
 
-    if not has_github_token:
+
+def _k3s_image_problem(value: str) -> str | None:
+    match = _K3S_IMAGE.match(value)
+    if not match:
+        return f"pin a k3s image such as {pins.k3s_image()}"
+    minor = (int(match["major"]), int(match["minor"]))
+    low, high = SUPPORTED_KUBERNETES
+    if not low <= minor <= high:
+        return (f"it runs Kubernetes {minor[0]}.{minor[1]}; the pinned Flux and Istio releases support "
+                f"{low[0]}.{low[1]} to {high[0]}.{high[1]}")
+    return None
+
+
+def _app_version_problem(stack: str, version: str) -> str | None:
+    if not semver.Version.is_valid(version):
+        return "use a semantic version such as 0.1.0"
+    policy = policy_for(stack)
+    if not policy.accepts(version):
+        return f"it would never be deployed: the {stack} image policy picks {policy.describe()} only"
+    return None
+
+
+def _check_token(r: _Reader, token: str | None) -> None:
+    if not token:
         r.problems.append("github:token: no GitHub token; export GITHUB_TOKEN or run "
                           "`pulumi config set --secret github:token <token>` "
                           "(a token with the 'repo' scope, or fine-grained with Administration "
                           "and Contents read-write)")
-
-    if r.problems:
-        raise SettingsError(stack, r.problems)
-    return Settings(
-        stack=stack,
-        cluster=ClusterSettings(cluster_name, servers, agents, k3s_image,
-                                ports["httpPort"], ports["apiPort"]),
-        repository=RepositorySettings(str(owner), repo_name, visibility, branch),
-        registry=RegistrySettings(image_repository, ports["registryPort"],
-                                  str(username) if username else None),
-        flux_version=flux_version,
-        app_version=app_version,
-        app_path_prefix=path_prefix,
-        grafana_host=grafana_host,
-        ready_timeout_minutes=timeout,
-    )
-
-
-def stack_file(stack: str, root: Path = PROJECT_ROOT) -> Path:
-    return root / f"Pulumi.{stack}.yaml"
-
-
-def available_stacks(root: Path = PROJECT_ROOT) -> list[str]:
-    return sorted(p.name[len("Pulumi."):-len(".yaml")] for p in root.glob("Pulumi.*.yaml"))
-
-
-def read_stack_file(stack: str, root: Path = PROJECT_ROOT) -> dict[str, Any]:
-    """Raw `progressive-delivery:` values of a stack file (secrets excluded)."""
-    path = stack_file(stack, root)
-    if not path.is_file():
-        known = ", ".join(available_stacks(root)) or "none"
-        raise SettingsError(stack, [f"{path.name}: no such stack file (known stacks: {known})"])
-    try:
-        document = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as error:
-        raise SettingsError(stack, [f"{path.name}: not valid YAML: {error}"]) from None
-    config = document.get("config") or {} if isinstance(document, dict) else None
-    if not isinstance(config, dict):
-        raise SettingsError(stack, [f"{path.name}: 'config' must be a mapping of settings"])
-    prefix = f"{PROJECT}:"
-    return {k[len(prefix):]: v for k, v in config.items()
-            if k.startswith(prefix) and not isinstance(v, dict)}
+    elif token != token.strip() or names.hygiene_problem(token):
+        r.problems.append("github:token: the token has surrounding whitespace or a line break; "
+                          "set it again without them")
 
 
 def load_stack(stack: str, root: Path = PROJECT_ROOT, env: Mapping[str, str] | None = None) -> Settings:
-    """Settings of a stack read from its file, for the CLI.
-
-    Secrets and the repository owner are not needed there, so they are not required.
-    """
+    """Settings of a stack read from its file, for the CLI (secrets are not needed there)."""
     env = os.environ if env is None else env
-    return build_settings(stack, read_stack_file(stack, root), env, require_owner=False)
+    try:
+        raw = read_stack_file(stack, root)
+    except StackFileError as error:
+        raise SettingsError(stack, [str(error)]) from None
+    return build_settings(stack, raw, env, others=other_footprints(stack, env.get("GITHUB_OWNER", ""), root))
 
 
 def load_from_pulumi() -> Settings:
@@ -382,19 +365,25 @@ def load_from_pulumi() -> Settings:
 
     config = pulumi.Config(PROJECT)
     stack = pulumi.get_stack()
-    raw = {name: value for name in DEFAULTS if (value := config.get(name)) is not None}
+    raw: dict[str, Any] = {}
+    for name in DEFAULTS:
+        value = config.get_object(name) if name == "gatewayServiceAnnotations" else config.get(name)
+        if value is not None:
+            raw[name] = value
     # Keys written in the stack file but unknown to the program are reported too.
-    with contextlib.suppress(SettingsError):
-        raw.update({k: v for k, v in read_stack_file(stack).items() if k not in raw})
-    return build_settings(
-        stack, raw, os.environ,
-        has_github_token=bool(os.environ.get("GITHUB_TOKEN")) or github_token_config() is not None,
-        has_registry_password=config.get_secret("imageRegistryPassword") is not None,
-    )
+    with contextlib.suppress(StackFileError):
+        raw.update({k: v for k, v in read_stack_file(stack).items() if k not in DEFAULTS})
+    secrets = SecretInputs(github_token=github_token(),
+                           registry_password=config.get("imageRegistryPassword") is not None,
+                           kubeconfig=config.get("kubeconfig") is not None)
+    if secrets.kubeconfig:
+        raw["kubeconfig"] = "(secret)"
+    return build_settings(stack, raw, os.environ, secrets,
+                          others=other_footprints(stack, os.environ.get("GITHUB_OWNER", "")))
 
 
-def github_token_config():
-    """The `github:token` secret of the stack, or None."""
+def github_token() -> str | None:
+    """The stack's GitHub token: GITHUB_TOKEN, else the `github:token` secret (plain, for checks only)."""
     import pulumi
 
-    return pulumi.Config("github").get_secret("token")
+    return os.environ.get("GITHUB_TOKEN") or pulumi.Config("github").get("token")

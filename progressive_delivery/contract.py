@@ -28,3 +28,8 @@ PULL_SECRET = "echo-version-pull"
 # before Flux applies the app); the tree does not declare it.
 APP_NAMESPACE = "applications"
 APP_NAMESPACE_LABELS = {"istio-injection": "enabled"}
+
+# Values of the Istio gateway chart that expose the gateway (Service type and
+# annotations), read by the gateway HelmRelease through valuesFrom.
+GATEWAY_VALUES_CONFIGMAP = "istio-gateway-values"
+GATEWAY_VALUES_KEY = "values.yaml"

@@ -5,8 +5,10 @@ ignored (no hooks, signing or URL rewrites from outside), English messages,
 and no terminal prompts. Credentials reach git only through files in a private
 temporary directory and environment variables: an SSH deploy key is written to
 a 0600 file used by `ssh -i`; a token for HTTPS is answered by a GIT_ASKPASS
-script that reads it from the environment. Secrets are scrubbed from anything
-git prints before it is shown.
+script that reads it from the environment, and never over plain http://.
+Secrets are scrubbed from anything git prints before it is shown. Each git
+runs in its own process group, which is stopped when the caller is
+interrupted (Ctrl-C, SIGTERM, SIGHUP), so no git or ssh outlives the run.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ import shlex
 import shutil
 import signal
 import subprocess
-from collections.abc import Mapping, Sequence
+import tempfile
+import threading
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -179,6 +183,18 @@ def check_ssh_key(path: Path, origin: str) -> None:
             "Give the unencrypted OpenSSH private key of the deploy key.")
 
 
+def _check_known_hosts(path: Path) -> None:
+    if not path.is_file():
+        raise CredentialError(f"known_hosts file {path} does not exist; pass --known-hosts "
+                              "with a file holding the host key of the remote's server.")
+    try:
+        with path.open("rb"):
+            pass
+    except OSError as error:
+        raise CredentialError(f"Cannot read the known_hosts file {path}: {error.strerror}; make it "
+                              "readable or pass --known-hosts with another file.") from None
+
+
 def auth_environment(remote: str, credentials: Credentials, private_dir: Path,
                      scrubber: Scrubber) -> dict[str, str]:
     """Environment variables that let git authenticate to `remote`.
@@ -191,10 +207,7 @@ def auth_environment(remote: str, credentials: Credentials, private_dir: Path,
     scrubber.add(credentials.ssh_key)
     scrubber.add(credentials.token)
     if kind == "ssh":
-        if not credentials.known_hosts.is_file():
-            raise CredentialError(
-                f"known_hosts file {credentials.known_hosts} does not exist; pass --known-hosts "
-                "with a file holding the host key of the remote's server.")
+        _check_known_hosts(credentials.known_hosts)
         ssh = ["ssh"]
         if credentials.ssh_key is not None:
             key_file = private_dir / "deploy_key"
@@ -210,6 +223,11 @@ def auth_environment(remote: str, credentials: Credentials, private_dir: Path,
         env["GIT_SSH_COMMAND"] = shlex.join(ssh)
         env["GIT_SSH_VARIANT"] = "ssh"
     elif kind == "https" and credentials.token:
+        if remote.lower().startswith("http://"):
+            raise CredentialError(
+                f"Refusing to send the token over plain http:// to {display_url(remote)}: anyone on the way "
+                "could read it. Use the https:// URL, or an SSH URL with a deploy key, or leave the token "
+                "variable (GITHUB_TOKEN or the one named by --token-env) empty for a server that needs none.")
         askpass = private_dir / "askpass.sh"
         write_private_file(askpass, _ASKPASS_SCRIPT, 0o700)
         env["GIT_ASKPASS"] = str(askpass)
@@ -219,29 +237,34 @@ def auth_environment(remote: str, credentials: Credentials, private_dir: Path,
 
 @dataclass
 class Git:
-    """Runs git against one repository."""
+    """Runs git against one repository: `git_dir` (a bare one), or the checkout around `cwd`."""
 
-    git_dir: Path
+    git_dir: Path | None
     env: dict[str, str]
     scrubber: Scrubber
+    cwd: Path | None = None
 
     def run(self, *args: str, input: bytes | None = None, ok: Sequence[int] = (0,),
             network: bool = False) -> tuple[int, bytes, str]:
         """Run `git <args>`; return (exit code, stdout, scrubbed stderr) or raise GitError."""
-        command = ("git", f"--git-dir={self.git_dir}", *args)
+        prefix = (f"--git-dir={self.git_dir}",) if self.git_dir is not None else ()
+        command = ("git", *prefix, *args)
         timeout = NETWORK_TIMEOUT_SECONDS if network else LOCAL_TIMEOUT_SECONDS
         try:
             process = subprocess.Popen(command, stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=self.env,
-                                       start_new_session=True)
+                                       cwd=self.cwd, start_new_session=True)
         except FileNotFoundError as error:
             raise GitMissing("git is not installed or not on PATH; install git (2.38 or newer)") from error
         try:
             stdout, stderr_bytes = process.communicate(input=input, timeout=timeout)
         except subprocess.TimeoutExpired:
-            _kill_group(process)
-            process.communicate()
+            stop_group(process)
             raise GitTimeout(args, -1, f"git {args[0]} did not finish within {int(timeout)} seconds") from None
+        except BaseException:
+            # Interrupted (Ctrl-C, SIGTERM, SIGHUP): git and what it started (ssh) go with us.
+            stop_group(process)
+            raise
         stderr = self.scrubber.scrub(stderr_bytes.decode("utf-8", errors="replace"))
         if process.returncode not in ok:
             raise GitError(args, process.returncode, stderr,
@@ -253,6 +276,45 @@ class Git:
         return self.run(*args, input=input)[1].decode("utf-8").strip()
 
 
-def _kill_group(process: subprocess.Popen) -> None:
+def stop_group(process: subprocess.Popen) -> None:
+    """Kill the process group `process` leads (it was started in a new session) and reap the leader."""
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.communicate(timeout=LOCAL_TIMEOUT_SECONDS)
+
+
+_HELD_SIGNALS = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold back Ctrl-C, SIGTERM and SIGHUP (main thread only); a held signal is delivered on exit."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _HELD_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+@contextlib.contextmanager
+def private_workspace(prefix: str = "pd-publish-") -> Iterator[Path]:
+    """A temporary directory with a private (0700) `auth/` inside; removed on every exit.
+
+    Creation and removal run with the stop signals held back, so a signal
+    arriving at either moment cannot leave a key file behind.
+    """
+    work: Path | None = None
+    try:
+        with _signals_held():
+            work = Path(tempfile.mkdtemp(prefix=prefix))
+            (work / "auth").mkdir(mode=0o700)
+        yield work
+    finally:
+        if work is not None:
+            with _signals_held():
+                shutil.rmtree(work / "auth", ignore_errors=True)
+                shutil.rmtree(work, ignore_errors=True)

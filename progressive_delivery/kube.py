@@ -1,70 +1,20 @@
-"""Running commands, and kubectl against a stack's cluster.
+"""kubectl against one kubeconfig, and its failures told apart by what the user has to do.
 
-Every external command of the `release` and `status` commands goes through
-one `Runner`, so tests replace it without Docker, k3d or a cluster. The
-kubeconfig comes from `--kubeconfig FILE`, or else from `k3d kubeconfig get
-<cluster>` of the stack's own cluster (never from KUBECONFIG, which may point
-at the other stack), written to a private (0600) temporary file that is
-removed afterwards, never printed.
+kubectl's messages are the interface: a failed call becomes the KubeError
+subclass that says whether the object is missing, its kind is not served yet,
+the cluster does not answer, or the kubeconfig itself cannot be used.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import tempfile
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from . import klog
+from .process import Runner, ToolMissing
 
-
-@dataclass(frozen=True)
-class Result:
-    """Exit code and (when captured) output of one command."""
-
-    returncode: int
-    stdout: str = ""
-    stderr: str = ""
-
-
-class Runner(Protocol):
-    """Runs one command; `stdin` feeds secrets that must not appear on the command line."""
-
-    def __call__(self, argv: Sequence[str], *, env: Mapping[str, str] | None = None,
-                 stdin: str | None = None, capture: bool = True,
-                 timeout: float | None = None) -> Result: ...
-
-
-class ToolMissing(Exception):
-    """A required program is not installed."""
-
-    def __init__(self, program: str):
-        self.program = program
-        super().__init__(f"'{program}' is not installed or not on PATH")
-
-
-def run_process(argv: Sequence[str], *, env: Mapping[str, str] | None = None,
-                stdin: str | None = None, capture: bool = True,
-                timeout: float | None = None) -> Result:
-    """The real runner: `env` is added to the current environment."""
-    try:
-        completed = subprocess.run(
-            list(argv), env={**os.environ, **env} if env else None, input=stdin, text=True,
-            capture_output=capture, timeout=timeout, check=False,
-            stdin=None if stdin is not None else subprocess.DEVNULL)
-    except FileNotFoundError:
-        raise ToolMissing(argv[0]) from None
-    except subprocess.TimeoutExpired:
-        return Result(124, "", f"{argv[0]} did not answer within {timeout:g} seconds")
-    return Result(completed.returncode, completed.stdout or "", completed.stderr or "")
-
-
-# --------------------------------------------------------------------------- kubeconfig
 
 class KubeError(Exception):
     """The cluster cannot be used; the message says what to do."""
@@ -72,6 +22,10 @@ class KubeError(Exception):
 
 class ClusterUnreachable(KubeError):
     """No answer from the API server, or no kubeconfig for it."""
+
+
+class KubeconfigUnusable(KubeError):
+    """kubectl cannot use the kubeconfig (unreadable, not a kubeconfig, credentials refused), or is missing."""
 
 
 class NotFound(KubeError):
@@ -82,65 +36,16 @@ class UnknownKind(KubeError):
     """The API server does not serve that kind (its CRD is not installed yet)."""
 
 
-@dataclass(frozen=True)
-class KubeconfigSource:
-    """Where the kubeconfig comes from: an explicit file, or the stack's k3d cluster."""
-
-    kind: str  # "file" | "k3d"
-    value: str  # the file, or the k3d cluster name
-
-    def describe(self) -> str:
-        if self.kind == "file":
-            return f"kubeconfig {self.value}"
-        return f"k3d cluster {self.value}"
-
-
-def choose_kubeconfig(cluster_name: str, explicit: str | None) -> KubeconfigSource:
-    """--kubeconfig wins, else the stack's own k3d cluster."""
-    if explicit:
-        return KubeconfigSource("file", explicit)
-    return KubeconfigSource("k3d", cluster_name)
-
-
-@contextmanager
-def kubeconfig_path(source: KubeconfigSource, runner: Runner, stack: str) -> Iterator[Path]:
-    """The kubeconfig file to pass to kubectl."""
-    if source.kind == "file":
-        path = Path(source.value)
-        if not path.is_file():
-            raise ClusterUnreachable(f"--kubeconfig {path}: no such file; give the kubeconfig of the "
-                                     f"stack's cluster")
-        yield path
-        return
-    try:
-        result = runner(["k3d", "kubeconfig", "get", source.value], capture=True, timeout=30)
-    except ToolMissing:
-        raise ClusterUnreachable(
-            "k3d is not installed, so the kubeconfig of k3d cluster "
-            f"'{source.value}' cannot be read; install k3d, or pass --kubeconfig FILE") from None
-    if result.returncode != 0 or not result.stdout.strip():
-        reason = _first_line(result.stderr) or "no kubeconfig returned"
-        raise ClusterUnreachable(
-            f"cannot read the kubeconfig of k3d cluster '{source.value}' ({reason}); create the "
-            f"cluster with `pulumi up --stack {stack}`, or pass --kubeconfig FILE")
-    descriptor, name = tempfile.mkstemp(prefix="pd-kubeconfig-", suffix=".yaml")
-    path = Path(name)
-    try:
-        os.fchmod(descriptor, 0o600)
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            handle.write(result.stdout)
-        yield path
-    finally:
-        path.unlink(missing_ok=True)
-
-
-# --------------------------------------------------------------------------- kubectl
-
 _UNREACHABLE_MARKERS = (
     "unable to connect to the server", "connection refused", "no such host", "i/o timeout",
     "context deadline exceeded", "client.timeout exceeded", "did not answer within",
     "the server is currently unable to handle the request", "no configuration has been provided",
     "dial tcp", "tls handshake timeout", "connection reset by peer", "was refused",
+)
+# kubectl's loader and authentication failures (client-go tools/clientcmd; seen with kubectl 1.32).
+_UNUSABLE_MARKERS = (
+    "error loading config file", "invalid configuration", "current-context must exist", "cannot locate",
+    "must be logged in to the server", "(unauthorized)",
 )
 
 
@@ -151,13 +56,11 @@ def classify_error(stderr: str) -> type[KubeError]:
         return UnknownKind
     if "(notfound)" in text or ("error from server" in text and " not found" in text):
         return NotFound
+    if any(marker in text for marker in _UNUSABLE_MARKERS):
+        return KubeconfigUnusable
     if any(marker in text for marker in _UNREACHABLE_MARKERS):
         return ClusterUnreachable
     return KubeError
-
-
-def _first_line(text: str) -> str:
-    return next((line.strip() for line in text.splitlines() if line.strip()), "")
 
 
 def error_message(stderr: str) -> str:
@@ -181,12 +84,12 @@ class Kubectl:
             base += ["--kubeconfig", str(self.kubeconfig)]
         return [*base, f"--request-timeout={self.request_timeout}", *args]
 
-    def get_json(self, *args: str) -> Any:
-        """`kubectl get ... -o json`, parsed; raises a KubeError subclass on failure."""
+    def json(self, *args: str) -> Any:
+        """`kubectl ARGS -o json`, parsed; raises a KubeError subclass on failure."""
         try:
-            result = self.runner(self.argv("get", *args, "-o", "json"), capture=True, timeout=60)
+            result = self.runner(self.argv(*args, "-o", "json"), capture=True, timeout=60)
         except ToolMissing:
-            raise KubeError("kubectl is not installed or not on PATH; install kubectl") from None
+            raise KubeconfigUnusable("kubectl is not installed or not on PATH; install kubectl") from None
         if result.returncode != 0:
             error = classify_error(result.stderr)
             raise error(error_message(result.stderr) or f"kubectl exited with {result.returncode}")
@@ -194,3 +97,23 @@ class Kubectl:
             return json.loads(result.stdout)
         except json.JSONDecodeError as exc:
             raise KubeError(f"kubectl returned output that is not JSON: {exc}") from None
+
+    def get_json(self, *args: str) -> Any:
+        """`kubectl get ARGS -o json`, parsed."""
+        return self.json("get", *args)
+
+    def current_server(self) -> str:
+        """API server of the kubeconfig's current context, as kubectl's own loader reads it (offline).
+
+        `config view --minify` prints only the current context, with secrets
+        redacted; it fails on a file that is not a kubeconfig or has no usable
+        current context.
+        """
+        view = self.json("config", "view", "--minify")
+        clusters = view.get("clusters") if isinstance(view, dict) else None
+        first = clusters[0] if isinstance(clusters, list) and clusters else None
+        cluster = first.get("cluster") if isinstance(first, dict) else None
+        server = cluster.get("server") if isinstance(cluster, dict) else None
+        if not server:
+            raise KubeconfigUnusable("its current context names no cluster with a server address")
+        return str(server)

@@ -2,27 +2,34 @@
 
 - ConfigMap `flux-system/cluster-settings`: the variables Flux substitutes
   post-build, so `platform/` stays identical for every stack.
+- ConfigMap `flux-system/istio-gateway-values`: how the ingress gateway is
+  exposed (Service type and annotations), read by its HelmRelease.
 - Secret `flux-system/grafana-admin`: a generated Grafana admin password.
 - Secrets for the echo-version image registry: one in flux-system for the
-  image scan, one in `applications` for pulls (placeholder credentials for
-  the local registry, so the tree is the same either way).
+  image scan, one in the application namespace for pulls (placeholder
+  credentials for the local registry, so the tree is the same either way).
+- The application namespace itself (ApplicationNamespace), which holds the
+  pull secret before Flux applies the app; it belongs to the program alone.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
+import yaml
 
-from .config import Settings
 from .contract import (
     APP_NAMESPACE,
     APP_NAMESPACE_LABELS,
     FLUX_NAMESPACE,
+    GATEWAY_VALUES_CONFIGMAP,
+    GATEWAY_VALUES_KEY,
     GRAFANA_PASSWORD_KEY,
     GRAFANA_SECRET,
     GRAFANA_USER_KEY,
@@ -30,11 +37,9 @@ from .contract import (
     SCAN_SECRET,
     SETTINGS_CONFIGMAP,
 )
-from .flux import object_options
+from .settings import Settings
 
 GRAFANA_USER = "admin"
-
-
 # The local registry asks for no credentials, but Flux's image scan fails when
 # the Secret it is given has no entry for the registry's host: it gets one
 # with placeholder credentials, which a registry without auth ignores.
@@ -47,66 +52,75 @@ def docker_config(server: str, username: str, password: str) -> str:
     return json.dumps({"auths": {server: {"username": username, "password": password, "auth": token}}})
 
 
+class ApplicationNamespace(pulumi.ComponentResource):
+    """The namespace echo-version runs in, with sidecar injection: created first, deleted last."""
+
+    def __init__(self, name: str, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("progressive-delivery:inputs:ApplicationNamespace", name, None, opts)
+        self.namespace = k8s.core.v1.Namespace(
+            name,
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=APP_NAMESPACE, labels=dict(APP_NAMESPACE_LABELS)),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.register_outputs({})
+
+
 @dataclass
 class PlatformInputsArgs:
-    """The stack's settings, the registry password (external registry only) and where to write."""
+    """The stack's settings, the registry password (external registry only), and what must exist first
+    (Flux's namespace, the application namespace)."""
 
     settings: Settings
-    provider: k8s.Provider
-    cluster: pulumi.Resource
-    flux_install: pulumi.Resource
     registry_password: pulumi.Input[str] | None = None
+    after: Sequence[pulumi.Resource] = ()
 
 
 class PlatformInputs(pulumi.ComponentResource):
-    """Cluster settings and generated secrets for the Flux tree."""
+    """Cluster settings, gateway values and generated secrets."""
 
     grafana_password: pulumi.Output[str]
 
     def __init__(self, name: str, args: PlatformInputsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("progressive-delivery:inputs:PlatformInputs", name, None, opts)
         settings = args.settings
-        options = object_options(args.provider, args.cluster, self, [args.flux_install])
+        here = pulumi.ResourceOptions(parent=self, depends_on=list(args.after))
 
         self.settings_configmap = k8s.core.v1.ConfigMap(
             f"{name}-cluster-settings",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=SETTINGS_CONFIGMAP, namespace=FLUX_NAMESPACE),
             data=settings.flux_substitutions(),
-            opts=options,
+            opts=here,
         )
-
-        password = random.RandomPassword(
-            f"{name}-grafana-password", length=24, special=False,
-            opts=pulumi.ResourceOptions(parent=self),
+        self.gateway_values = k8s.core.v1.ConfigMap(
+            f"{name}-gateway-values",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=GATEWAY_VALUES_CONFIGMAP, namespace=FLUX_NAMESPACE),
+            data={GATEWAY_VALUES_KEY: yaml.safe_dump(settings.gateway.helm_values(), sort_keys=True)},
+            opts=here,
         )
+        password = random.RandomPassword(f"{name}-grafana-password", length=24, special=False, opts=here)
         self.grafana_password = pulumi.Output.secret(password.result)
         self.grafana_secret = k8s.core.v1.Secret(
             f"{name}-grafana-admin",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=GRAFANA_SECRET, namespace=FLUX_NAMESPACE),
             type="Opaque",
             string_data={GRAFANA_USER_KEY: GRAFANA_USER, GRAFANA_PASSWORD_KEY: self.grafana_password},
-            opts=options,
+            opts=here,
         )
+        credentials = self._registry_credentials(settings, args.registry_password)
+        self.scan_secret = self._registry_secret(f"{name}-scan-credentials", SCAN_SECRET, FLUX_NAMESPACE,
+                                                 credentials, here)
+        self.pull_secret = self._registry_secret(f"{name}-pull-credentials", PULL_SECRET, APP_NAMESPACE,
+                                                 credentials, here)
+        self.register_outputs({})
 
+    @staticmethod
+    def _registry_credentials(settings: Settings, password: pulumi.Input[str] | None) -> pulumi.Output[str]:
         registry = settings.registry
         if registry.is_local:
             host = registry.cluster_repository(settings.cluster.name).split("/", 1)[0]
-            credentials = pulumi.Output.secret(
-                docker_config(host, LOCAL_REGISTRY_USER, LOCAL_REGISTRY_USER))
-        else:
-            credentials = pulumi.Output.secret(pulumi.Output.from_input(args.registry_password).apply(
-                lambda secret: docker_config(registry.server, registry.username or "", secret)))
-        self.scan_secret = self._registry_secret(f"{name}-scan-credentials", SCAN_SECRET, FLUX_NAMESPACE,
-                                                 credentials, options)
-        self.app_namespace = k8s.core.v1.Namespace(
-            f"{name}-applications",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=APP_NAMESPACE, labels=dict(APP_NAMESPACE_LABELS)),
-            opts=object_options(args.provider, args.cluster, self),
-        )
-        self.pull_secret = self._registry_secret(
-            f"{name}-pull-credentials", PULL_SECRET, APP_NAMESPACE, credentials,
-            object_options(args.provider, args.cluster, self, [self.app_namespace]))
-        self.register_outputs({})
+            return pulumi.Output.secret(docker_config(host, LOCAL_REGISTRY_USER, LOCAL_REGISTRY_USER))
+        return pulumi.Output.secret(pulumi.Output.from_input(password or "").apply(
+            lambda secret: docker_config(registry.server, registry.username or "", secret)))
 
     @staticmethod
     def _registry_secret(resource_name: str, name: str, namespace: str, credentials: pulumi.Output[str],
@@ -122,4 +136,5 @@ class PlatformInputs(pulumi.ComponentResource):
     @property
     def resources(self) -> list[pulumi.Resource]:
         """Everything Flux's sync needs from this component."""
-        return [self.settings_configmap, self.grafana_secret, self.scan_secret, self.pull_secret]
+        return [self.settings_configmap, self.gateway_values, self.grafana_secret, self.scan_secret,
+                self.pull_secret]

@@ -3,11 +3,14 @@
 No Pulumi CLI is involved: settings are read from `Pulumi.<stack>.yaml`
 (plus overrides) and given to the runtime as stack config before the program
 runs; every resource registration is recorded with its inputs (secrets still
-wrapped), dependencies, provider, parent and options.
+wrapped), dependencies, provider, parent and options. The preflight is off
+(PD_PREFLIGHT=0), Flux's manifest is a small stand-in whose digest stands in
+for the pinned one, and the CLI version the program requires is recorded.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import runpy
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -19,14 +22,14 @@ import pulumi
 import yaml
 from pulumi.runtime import mocks, rpc
 
-from progressive_delivery.config import PROJECT, PROJECT_ROOT
+from progressive_delivery import pins
+from progressive_delivery.project import PROJECT, PROJECT_ROOT
 
 FAKE_KUBECONFIG = "apiVersion: v1\nkind: Config\nusers:\n- name: admin\n  user:\n    client-key-data: S0VZ\n"
 FAKE_PRIVATE_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nZmFrZQ==\n-----END OPENSSH PRIVATE KEY-----\n"
 FAKE_PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyForTests"
 FAKE_PASSWORD = "generated-grafana-password"
-SECRET_SIG = rpc._special_secret_sig  # the marker the engine uses for secret values
-SIG_KEY = rpc._special_sig_key
+FLUX_MANIFEST = PROJECT_ROOT / "tests" / "data" / "flux-install.yaml"
 
 
 @dataclass
@@ -51,12 +54,12 @@ class Registration:
 
 
 def is_secret(value: Any) -> bool:
-    return isinstance(value, dict) and value.get(SIG_KEY) == SECRET_SIG
+    return rpc.is_rpc_secret(value)
 
 
 def unwrap(value: Any) -> Any:
     if is_secret(value):
-        return unwrap(value["value"])
+        return unwrap(rpc.unwrap_rpc_secret(value))
     if isinstance(value, dict):
         return {k: unwrap(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -70,15 +73,25 @@ class _Mocks(pulumi.runtime.Mocks):
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
         state = dict(args.inputs)
         if args.typ == "command:local:Command":
-            state["stdout"] = FAKE_KUBECONFIG if args.name == "cluster" else ""
+            state["stdout"] = self.command_stdout(args.name, unwrap(args.inputs.get("triggers")))
         elif args.typ == "tls:index/privateKey:PrivateKey":
             state.update(private_key_openssh=FAKE_PRIVATE_KEY, public_key_openssh=FAKE_PUBLIC_KEY)
         elif args.typ == "github:index/repository:Repository":
             name = unwrap(args.inputs.get("name"))
-            state.update(html_url=f"https://github.com/acme/{name}", full_name=f"acme/{name}", node_id=f"R_{name}")
+            state.update(html_url=f"https://github.com/{REPOSITORY_OWNER}/{name}",
+                         full_name=f"{REPOSITORY_OWNER}/{name}", node_id=f"R_{name}")
         elif args.typ == "random:index/randomPassword:RandomPassword":
             state["result"] = FAKE_PASSWORD
         return f"{args.name}-id", state
+
+    @staticmethod
+    def command_stdout(name: str, triggers: Any) -> str:
+        """What the program's commands print: the kubeconfig, the published commit (it follows the tree)."""
+        if name == "cluster":
+            return FAKE_KUBECONFIG
+        if name == "platform":
+            return hashlib.sha1(repr(triggers).encode()).hexdigest()
+        return ""
 
     def call(self, args: pulumi.runtime.MockCallArgs):
         return {}
@@ -115,6 +128,7 @@ class Evaluation:
     stack: str
     registrations: list[Registration]
     outputs: dict = field(default_factory=dict)
+    required_cli: str | None = None
 
     def of_type(self, type_: str) -> list[Registration]:
         return [r for r in self.registrations if r.type == type_]
@@ -133,6 +147,12 @@ class Evaluation:
 
     def by_urn(self, urn: str) -> Registration:
         return next(r for r in self.registrations if r.urn == urn)
+
+    @property
+    def published_commit(self) -> str:
+        """The commit the mocked publish command reported."""
+        publish = self.one("command:local:Command", "platform")
+        return _Mocks.command_stdout("platform", publish.plain("triggers"))
 
 
 def stack_config(stack: str) -> dict[str, str]:
@@ -158,7 +178,12 @@ def _environment(values: Mapping[str, str | None]) -> Iterator[None]:
                 os.environ[key] = value
 
 
-DEFAULT_ENV = {"GITHUB_TOKEN": "ghp_testtoken0123456789", "GITHUB_OWNER": "acme"}
+# What the last run registered, kept even when the program stopped with an error.
+LAST_REGISTRATIONS: list[Registration] = []
+# GitHub answers with the owner it really created the repository under.
+REPOSITORY_OWNER = "acme"
+DEFAULT_ENV = {"GITHUB_TOKEN": "ghp_testtoken0123456789", "GITHUB_OWNER": "acme", "PD_PREFLIGHT": "0",
+               "PD_FLUX_MANIFEST": str(FLUX_MANIFEST)}
 
 
 def evaluate(stack: str, overrides: Mapping[str, str | None] | None = None,
@@ -182,7 +207,9 @@ def run_under_mocks(stack: str, body: Callable[[], Any], config: Mapping[str, st
                     secret_keys: Sequence[str] = (), env: Mapping[str, str | None] | None = None
                     ) -> Evaluation:
     """Run `body` as a Pulumi program of `stack` under mocks and record what it registers and exports."""
+    global LAST_REGISTRATIONS
     monitor = _RecordingMonitor(_Mocks())
+    LAST_REGISTRATIONS = monitor.registrations
     pulumi.runtime.settings.reset_options(project=PROJECT, stack=stack)
     pulumi.runtime.set_mocks(_Mocks(), project=PROJECT, stack=stack, preview=False, monitor=monitor)
     pulumi.runtime.set_all_config(dict(config or {}), secret_keys=list(secret_keys))
@@ -195,7 +222,10 @@ def run_under_mocks(stack: str, body: Callable[[], Any], config: Mapping[str, st
 
     def keep(name: str, resolved: list) -> None:
         value, secret = resolved
-        evaluation.outputs[name] = {SIG_KEY: SECRET_SIG, "value": value} if secret else value
+        evaluation.outputs[name] = rpc.wrap_rpc_secret(value) if secret else value
+
+    def require_version(version_range: str) -> None:
+        evaluation.required_cli = version_range
 
     @pulumi.runtime.test
     def run():
@@ -203,7 +233,10 @@ def run_under_mocks(stack: str, body: Callable[[], Any], config: Mapping[str, st
         return pulumi.Output.all(*[output.apply(lambda resolved, name=name: keep(name, resolved))
                                    for name, output in exports.items()])
 
-    with _environment(env or {}), _patched(pulumi, "export", record):
+    digest = hashlib.sha256(FLUX_MANIFEST.read_bytes()).hexdigest()
+    with _environment(env or {}), _patched(pulumi, "export", record), \
+            _patched(pulumi.runtime, "require_pulumi_version", require_version), \
+            _patched(pins, "flux_install", lambda: pins.Download(pins.pin("flux").source, digest)):
         run()
     return evaluation
 

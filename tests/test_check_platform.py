@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -106,13 +107,13 @@ def test_missing_kubectl_is_an_input_error(check_tree: CheckTree, monkeypatch):
 
 
 def test_the_kubernetes_minor_comes_from_the_k3s_image(tmp_path, check_tree: CheckTree):
-    """An API Kubernetes 1.33 serves but 1.37 no longer does is a finding only for a 1.37 cluster."""
-    check_tree.add_document("apps/base/applications/namespace.yaml", (
-        "apiVersion: certificates.k8s.io/v1alpha1\nkind: ClusterTrustBundle\nmetadata:\n  name: example\n"
-        "spec:\n  trustBundle: placeholder\n"))
+    """An API Kubernetes serves since 1.34 is a finding only for a stack whose k3s image runs 1.33."""
+    check_tree.add_document("apps/base/applications/deployment.yaml", (
+        "apiVersion: resource.k8s.io/v1\nkind: DeviceClass\nmetadata:\n  name: example\nspec: {}\n"))
     assert check_platform(check_tree.root, ["staging"]).ok
     settings = (PROJECT_ROOT / "Pulumi.staging.yaml").read_text()
-    (tmp_path / "Pulumi.staging.yaml").write_text(settings.replace(":v1.33.5-k3s1", ":v1.37.0-k3s1"))
+    (tmp_path / "Pulumi.staging.yaml").write_text(re.sub(r"rancher/k3s:v[\d.]+-k3s\d+", "rancher/k3s:v1.33.5-k3s1",
+                                                         settings))
     found = check_platform(check_tree.root, ["staging"], project_root=tmp_path).findings
     assert [(f.kind, f.message.split(";")[0]) for f in found] == [
-        ("ClusterTrustBundle", "certificates.k8s.io/v1alpha1 ClusterTrustBundle is not served by Kubernetes 1.37")]
+        ("DeviceClass", "resource.k8s.io/v1 DeviceClass is not served by Kubernetes 1.33")]

@@ -92,7 +92,7 @@ def test_kustomization_target_namespace_must_exist(check_tree: CheckTree):
 
 def test_object_applied_twice(check_tree: CheckTree):
     role = "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: twice\nrules: []\n"
-    check_tree.add_document("apps/base/applications/namespace.yaml", role)
+    check_tree.add_document("apps/base/applications/hpa.yaml", role)
     check_tree.add_document("infrastructure/base/manifests/istio-ingress/public-gateway.yaml", role)
     twice = [f for f in findings(check_tree) if f.kind == "ClusterRole"]
     assert len(twice) == 1 and "is also applied by Kustomization flux-system/" in twice[0].message
@@ -169,7 +169,7 @@ def test_cluster_variables_where_flux_does_not_substitute(check_tree: CheckTree)
     ("HelmRelease", lambda d: d.__setitem__("apiVersion", "helm.toolkit.fluxcd.io/v2beta1"),
      "helm.toolkit.fluxcd.io/v2beta1 is not served for HelmRelease (served: helm.toolkit.fluxcd.io/v2"),
     ("HorizontalPodAutoscaler", lambda d: d.__setitem__("apiVersion", "autoscaling/v2beta2"),
-     "autoscaling/v2beta2 HorizontalPodAutoscaler is not served by Kubernetes 1.33"),
+     "autoscaling/v2beta2 HorizontalPodAutoscaler is not served by Kubernetes 1."),
     ("Gateway", lambda d: d["spec"].__setitem__("selector", ["istio"]), "invalid spec.selector"),
 ])
 def test_schema_findings(check_tree: CheckTree, kind, change, fragment):
@@ -203,10 +203,12 @@ def test_gateway_release_name_changes_the_pod_labels(check_tree: CheckTree, chec
     expect(check_tree, gateway_file, "Gateway", "matches no pods", "istio=other")
 
 
-def test_canary_namespace_needs_sidecar_injection(check_tree: CheckTree, check_charts):
-    rel, _ = check_tree.edit("Namespace", lambda d: d["metadata"].__setitem__("labels", {"istio-injection": "off"}),
-                             lambda d: d["metadata"]["name"] == "applications")
-    expect(check_tree, rel, "Namespace", "targets pods that get no Istio sidecar", name="applications")
+def test_canary_targets_need_sidecar_injection(check_tree: CheckTree, check_charts):
+    """The rendered injector webhook's object selector leaves out pods labelled sidecar.istio.io/inject=false."""
+    check_tree.edit("Deployment", lambda d: d["spec"]["template"]["metadata"]["labels"].__setitem__(
+        "sidecar.istio.io/inject", "false"))
+    rel, _ = check_tree.find("Canary")
+    expect(check_tree, rel, "Canary", "its target's pods get no Istio sidecar")
 
 
 def test_virtual_service_references(check_tree: CheckTree, check_charts):

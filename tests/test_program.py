@@ -6,47 +6,82 @@ import json
 
 import pulumi
 import pytest
+import yaml
 from program_harness import (
     DEFAULT_ENV,
     FAKE_KUBECONFIG,
     FAKE_PASSWORD,
     FAKE_PRIVATE_KEY,
     FAKE_PUBLIC_KEY,
+    REPOSITORY_OWNER,
+    Evaluation,
+    Registration,
     evaluate,
     is_secret,
     unwrap,
 )
 
-from progressive_delivery import config
+from progressive_delivery import config, flux, pins
+from progressive_delivery.stack_files import available_stacks
 
-STACKS = config.available_stacks()
+STACKS = available_stacks()
 COMMAND = "command:local:Command"
 TOKEN = DEFAULT_ENV["GITHUB_TOKEN"]
 
 
 @pytest.fixture(scope="module", params=STACKS)
-def program(request):
+def program(request) -> Evaluation:
     return evaluate(request.param)
+
+
+def children_of(program: Evaluation, component: Registration) -> list[Registration]:
+    return [r for r in program.registrations if r.parent == component.urn]
 
 
 def test_both_stacks_exist():
     assert {"staging", "production"} <= set(STACKS)
 
 
-def test_cluster_command_runs_k3d_with_the_stack_shape(program):
+def test_the_program_requires_a_cli_that_replaces_what_goes_with_a_replaced_cluster(program):
+    assert program.required_cli == pins.pulumi_version_range() == ">=3.260.0"
+
+
+def test_cluster_command_runs_k3d_with_the_stack_shape_and_identity(program):
     settings = config.load_stack(program.stack)
     cluster = program.one(COMMAND, "cluster")
     create, delete = cluster.plain("create"), cluster.plain("delete")
     assert "k3d cluster create" in create and "k3d cluster delete" in delete
     for flag in ("--disable=traefik@server:*", "--kubeconfig-update-default=false",
-                 "--kubeconfig-switch-context=false", "--wait", '"127.0.0.1:$HTTP_PORT:80@loadbalancer"'):
+                 "--kubeconfig-switch-context=false", "--wait", '"127.0.0.1:$HTTP_PORT:80@loadbalancer"',
+                 '--runtime-label "$IDENTITY_LABEL=$STACK@server:*"',
+                 '--runtime-label "$INSTANCE_LABEL=$INSTANCE@server:*"',
+                 '--registry-create "$REGISTRY_CONTAINER:127.0.0.1:$REGISTRY_PORT"'):
         assert flag in create
     environment = cluster.plain("environment")
+    assert environment["STACK"] == program.stack
     assert environment["CLUSTER_NAME"] == settings.cluster.name
     assert environment["HTTP_PORT"] == str(settings.cluster.http_port)
     assert environment["API_PORT"] == str(settings.cluster.api_port)
-    assert environment["K3S_IMAGE"] == settings.cluster.k3s_image
-    assert environment["AGENTS"] == str(settings.cluster.agents)
+    assert environment["K3S_IMAGE"] == settings.cluster.k3s_image == pins.k3s_image()
+    assert environment["REGISTRY_PORT"] == str(settings.registry.port)
+
+
+def test_a_cluster_deleted_by_hand_is_created_again_and_a_running_one_kept(monkeypatch):
+    from progressive_delivery import cluster
+
+    def instance(stack: str, labels: dict[str, str] | None) -> str:
+        monkeypatch.setattr(cluster, "server_labels", lambda runner, name: labels)
+        monkeypatch.setattr("progressive_delivery.program_setup.server_labels", lambda runner, name: labels)
+        return evaluate(stack).one(COMMAND, "cluster").plain("environment")["INSTANCE"]
+
+    running = {"progressive-delivery.stack": "staging", "progressive-delivery.instance": "4f2a9c"}
+    assert instance("staging", running) == instance("staging", running) == "4f2a9c"
+    gone = instance("staging", {})
+    assert gone not in ("4f2a9c", cluster.UNKNOWN_INSTANCE) and instance("staging", {}) != gone
+    assert instance("staging", {"progressive-delivery.stack": "production"}) != "4f2a9c"
+    assert instance("staging", None) == cluster.UNKNOWN_INSTANCE
+    triggers = evaluate("staging").one(COMMAND, "cluster").plain("triggers")
+    assert cluster.UNKNOWN_INSTANCE in triggers, "the instance id is a trigger: a new one replaces the cluster"
 
 
 def test_cluster_is_replaced_delete_first_and_its_kubeconfig_is_secret(program):
@@ -58,17 +93,30 @@ def test_cluster_is_replaced_delete_first_and_its_kubeconfig_is_secret(program):
     assert cluster.plain("addPreviousOutputInEnv") is False
 
 
-def test_provider_is_built_from_the_cluster_kubeconfig_and_used_by_every_object(program):
+def test_provider_keeps_state_true(program):
     provider = program.one("pulumi:providers:kubernetes")
-    assert is_secret(provider.inputs["kubeconfig"])
-    assert unwrap(provider.inputs["kubeconfig"]) == FAKE_KUBECONFIG
+    assert is_secret(provider.inputs["kubeconfig"]) and unwrap(provider.inputs["kubeconfig"]) == FAKE_KUBECONFIG
+    # Replaced only with the cluster (its command's id), never for a kubeconfig that is unknown in a preview.
+    assert provider.plain("clusterIdentifier") == "cluster-id"
+    # No silent removal of objects from the state when the cluster cannot be reached.
+    assert "deleteUnreachable" not in provider.inputs
+    # A changed setting updates the ConfigMap Flux reads instead of deleting and recreating it.
+    assert provider.plain("enableConfigMapMutable") == "true" and provider.plain("enableSecretMutable") == "true"
+
+
+def test_kubernetes_components_use_the_cluster_provider_and_go_with_the_cluster(program):
+    provider = program.one("pulumi:providers:kubernetes")
     cluster = program.one(COMMAND, "cluster")
-    objects = [r for r in program.registrations
-               if r.type.startswith("kubernetes:") and not r.type.startswith("pulumi:providers")]
-    assert len(objects) >= 9
+    components = [r for r in program.registrations
+                  if r.type.startswith(("progressive-delivery:flux:", "progressive-delivery:inputs:"))]
+    assert {c.name for c in components} == {"flux", "flux-sync", "platform-inputs", "applications"}
+    for component in components:
+        # The engine passes deleted_with from a component to its children.
+        assert component.deleted_with == cluster.urn, component.name
+    objects = [r for r in program.registrations if r.type.startswith("kubernetes:")]
+    assert len(objects) == 10
     for registration in objects:
         assert registration.provider.startswith(provider.urn + "::"), registration.name
-        assert registration.deleted_with == cluster.urn, f"{registration.name} is not deleted with the cluster"
 
 
 def test_repository_is_private_auto_initialised_and_named_after_the_stack(program):
@@ -76,6 +124,7 @@ def test_repository_is_private_auto_initialised_and_named_after_the_stack(progra
     assert repository.plain("name") == f"progressive-delivery-{program.stack}"
     assert repository.plain("visibility") == "private"
     assert repository.plain("autoInit") is True
+    assert repository.plain("archiveOnDestroy") is False
     default_branch = program.one("github:index/branchDefault:BranchDefault")
     assert default_branch.plain("branch") == "main"
 
@@ -95,11 +144,11 @@ def test_deploy_key_has_write_access_and_the_generated_public_key(program):
     assert deploy_key.plain("title") == f"flux-{config.load_stack(program.stack).cluster.name}"
 
 
-def test_flux_is_installed_from_the_pinned_release(program):
-    settings = config.load_stack(program.stack)
-    install = program.one("kubernetes:yaml/v2:ConfigFile")
-    assert install.plain("file") == (
-        f"https://github.com/fluxcd/flux2/releases/download/{settings.flux_version}/install.yaml")
+def test_flux_is_installed_from_the_verified_manifest_content(program):
+    install = program.one("kubernetes:yaml/v2:ConfigGroup", "flux")
+    kinds = [o["kind"] for o in install.plain("objs")]
+    assert kinds == ["Namespace", "CustomResourceDefinition", "Deployment"]
+    assert "files" not in install.inputs, "the manifest is verified and passed as content, never fetched by URL"
 
 
 def test_flux_secret_has_the_deploy_key_and_github_known_hosts(program):
@@ -110,32 +159,71 @@ def test_flux_secret_has_the_deploy_key_and_github_known_hosts(program):
     assert data["identity"] == FAKE_PRIVATE_KEY
     assert data["identity.pub"] == FAKE_PUBLIC_KEY
     hosts = unwrap(data["known_hosts"]).splitlines()
-    assert hosts and all(line.startswith("github.com ssh-") or line.startswith("github.com ecdsa-")
-                         for line in hosts)
+    assert hosts and all(line.startswith(("github.com ssh-", "github.com ecdsa-")) for line in hosts)
 
 
-def test_git_repository_and_kustomization_point_at_the_stack(program):
-    settings = config.load_stack(program.stack, env=DEFAULT_ENV)
+def test_git_repository_follows_the_repository_github_reports(program):
     repository = program.kubernetes_object("GitRepository", "flux-system")
     spec = repository.plain("spec")
-    assert spec["url"] == f"ssh://git@github.com/acme/progressive-delivery-{program.stack}.git"
+    assert spec["url"] == f"ssh://git@github.com/{REPOSITORY_OWNER}/progressive-delivery-{program.stack}.git"
     assert spec["ref"] == {"branch": "main"} and spec["secretRef"] == {"name": "flux-system"}
-    assert spec["url"] == settings.repository.ssh_url
+    publish = program.one(COMMAND, "platform")
+    assert spec["url"] in publish.plain("create")
+
+
+def test_kustomization_applies_the_stack_path_and_waits_longer_than_flux(program):
+    settings = config.load_stack(program.stack)
     kustomization = program.kubernetes_object("Kustomization", "flux-system")
     spec = kustomization.plain("spec")
     assert spec["path"] == f"./clusters/{program.stack}"
-    assert spec["prune"] is True and spec["wait"] is True and spec["timeout"]
-    annotations = kustomization.plain("metadata")["annotations"]
-    assert annotations["pulumi.com/waitFor"] == "condition=Ready"
-    assert int(annotations["pulumi.com/timeoutSeconds"]) == settings.ready_timeout_minutes * 60
+    assert spec["prune"] is True and spec["wait"] is True
+    assert spec["timeout"] == f"{settings.ready_timeout_minutes}m"
+    pulumi_wait = f"{(settings.ready_timeout_minutes + flux.WAIT_MARGIN_MINUTES) * 60}s"
+    assert kustomization.custom_timeouts.create == pulumi_wait and kustomization.custom_timeouts.update == pulumi_wait
 
 
-def test_cluster_settings_carry_the_flux_substitutions(program):
+def test_sync_objects_wait_for_flux_to_handle_the_published_commit(program):
+    commit = program.one(COMMAND, "platform")
+    published = program.published_commit
+    assert published and commit
+    for kind in ("GitRepository", "Kustomization"):
+        annotations = program.kubernetes_object(kind, "flux-system").plain("metadata")["annotations"]
+        assert annotations[flux.RECONCILE_REQUEST] == published
+        assert json.loads(annotations["pulumi.com/waitFor"]) == [
+            f"jsonpath={{.status.lastHandledReconcileAt}}={published}", "condition=Ready"]
+    repository = program.kubernetes_object("GitRepository", "flux-system")
+    kustomization = program.kubernetes_object("Kustomization", "flux-system")
+    assert repository.urn in kustomization.dependencies, "the source must hold the commit before it is applied"
+
+
+def test_a_changed_platform_tree_changes_the_reconcile_request(tmp_path, monkeypatch):
+    from progressive_delivery import published_tree
+
+    before = evaluate("staging")
+    monkeypatch.setattr(published_tree, "tree_digest", lambda source: "another-tree")
+    after = evaluate("staging")
+    for kind in ("GitRepository", "Kustomization"):
+        old = before.kubernetes_object(kind, "flux-system").plain("metadata")["annotations"]
+        new = after.kubernetes_object(kind, "flux-system").plain("metadata")["annotations"]
+        assert old[flux.RECONCILE_REQUEST] != new[flux.RECONCILE_REQUEST]
+        assert old["pulumi.com/waitFor"] != new["pulumi.com/waitFor"]
+
+
+def test_cluster_settings_and_gateway_values(program):
     settings = config.load_stack(program.stack)
     configmap = program.kubernetes_object("ConfigMap", "cluster-settings")
     assert configmap.plain("metadata")["namespace"] == "flux-system"
     assert configmap.plain("data") == settings.flux_substitutions()
     assert configmap.plain("data")["cluster_env"] == program.stack
+    gateway = program.kubernetes_object("ConfigMap", "istio-gateway-values")
+    assert yaml.safe_load(gateway.plain("data")["values.yaml"]) == {"service": {"type": "LoadBalancer"}}
+
+
+def test_the_application_namespace_belongs_to_the_program(program):
+    namespace = program.kubernetes_object("Namespace", "applications")
+    assert namespace.plain("metadata")["labels"] == {"istio-injection": "enabled"}
+    pull = program.kubernetes_object("Secret", "echo-version-pull")
+    assert namespace.urn in pull.dependencies
 
 
 def test_publish_comes_after_the_deploy_key_and_before_the_git_repository(program):
@@ -145,13 +233,14 @@ def test_publish_comes_after_the_deploy_key_and_before_the_git_repository(progra
     repository = program.kubernetes_object("GitRepository", "flux-system")
     assert publish.urn in repository.dependencies
     default_branch = program.one("github:index/branchDefault:BranchDefault")
-    assert publish.urn in default_branch.dependencies
+    assert publish.urn in default_branch.dependencies and default_branch.urn in repository.dependencies
 
 
 def test_flux_applies_only_after_its_inputs_and_the_first_image(program):
     kustomization = program.kubernetes_object("Kustomization", "flux-system")
     needed = [program.kubernetes_object("GitRepository", "flux-system"),
               program.kubernetes_object("ConfigMap", "cluster-settings"),
+              program.kubernetes_object("ConfigMap", "istio-gateway-values"),
               program.kubernetes_object("Secret", "grafana-admin"),
               program.kubernetes_object("Secret", "echo-version-registry"),
               program.kubernetes_object("Secret", "echo-version-pull"),
@@ -160,22 +249,21 @@ def test_flux_applies_only_after_its_inputs_and_the_first_image(program):
         assert resource.urn in kustomization.dependencies, resource.name
 
 
-def test_local_registry_comes_before_the_image_and_goes_with_the_stack(program):
-    registry = program.one(COMMAND, "cluster-registry")
+def test_first_image_is_pushed_after_the_cluster_and_again_into_a_new_registry(program):
     image = program.one(COMMAND, "echo-version-image")
     cluster = program.one(COMMAND, "cluster")
-    assert registry.urn in image.dependencies and registry.urn in cluster.dependencies
-    assert "k3d registry delete" in registry.plain("delete")
     settings = config.load_stack(program.stack)
-    assert registry.plain("environment")["REGISTRY_PORT"] == str(settings.registry.port)
+    assert cluster.urn in image.dependencies
     assert image.plain("create").endswith(f"release --stack {program.stack} {settings.app_version} --initial")
+    triggers = image.plain("triggers")
+    assert settings.app_version in triggers
+    assert "cluster-id" in triggers, "a new cluster brings an empty registry, which needs the image again"
 
 
 def test_commands_carry_no_absolute_path(program):
     for command in program.of_type(COMMAND):
-        assert not any(part.startswith("/") and part != "/bin/bash"
-                       for part in (command.plain("create") or "").split()
-                       if not part.startswith("/bin/")), command.name
+        assert not any(part.startswith("/") and not part.startswith("/bin/")
+                       for part in (command.plain("create") or "").split()), command.name
 
 
 def test_secret_values_never_appear_in_plain_inputs(program):
@@ -201,9 +289,8 @@ def test_secret_values_never_appear_in_plain_inputs(program):
 
 def test_publish_gets_the_deploy_key_from_a_secret_environment_variable(program):
     publish = program.one(COMMAND, "platform")
-    environment = publish.inputs["environment"]
-    assert is_secret(environment) or is_secret(environment["PD_DEPLOY_KEY"])
-    assert unwrap(environment)["PD_DEPLOY_KEY"] == FAKE_PRIVATE_KEY
+    assert is_secret(publish.inputs["environment"])
+    assert unwrap(publish.inputs["environment"])["PD_DEPLOY_KEY"] == FAKE_PRIVATE_KEY
     assert "--ssh-key-env PD_DEPLOY_KEY" in publish.plain("create")
     assert FAKE_PRIVATE_KEY.strip() not in publish.plain("create")
 
@@ -217,14 +304,6 @@ def test_registry_secrets_name_the_local_registry_host(program):
         auths = json.loads(unwrap(secret.inputs["stringData"])[".dockerconfigjson"])["auths"]
         # Flux's scan needs an entry for the host it scans, even where the registry asks for none.
         assert list(auths) == [host] and auths[host]["username"] == "anonymous"
-
-
-def test_first_image_is_pushed_again_into_a_new_registry(program):
-    image = program.one(COMMAND, "echo-version-image")
-    registry = program.one(COMMAND, "cluster-registry")
-    triggers = image.plain("triggers")
-    assert config.load_stack(program.stack).app_version in triggers
-    assert f"{registry.name}-id" in triggers, "a replaced (empty) registry must get the image again"
 
 
 def test_a_recreated_repository_is_published_again(program):
@@ -242,29 +321,28 @@ def test_stack_outputs(program):
     assert outputs["appUrl"] == settings.app_url and outputs["grafanaUrl"] == settings.grafana_url
     assert settings.app_url == f"http://localhost:{settings.cluster.http_port}/echo/version"
     assert settings.grafana_url == f"http://grafana.localhost:{settings.cluster.http_port}/"
+    assert outputs["image"] == f"localhost:{settings.registry.port}/echo-version:{settings.app_version}"
 
 
-def test_stacks_can_run_side_by_side():
-    settings = [config.load_stack(stack) for stack in STACKS]
-    for attribute in ("cluster.name", "cluster.http_port", "cluster.api_port", "registry.port", "repository.name"):
-        values = [eval(f"s.{attribute}", {"s": s}) for s in settings]
-        assert len(set(values)) == len(values), f"{attribute} is shared between stacks: {values}"
+def test_archiving_instead_of_deleting_the_repository():
+    program = evaluate("staging", overrides={"repositoryOnDestroy": "archive"})
+    assert program.one("github:index/repository:Repository").plain("archiveOnDestroy") is True
 
 
 def test_external_registry_uses_a_secret_pull_credential():
     program = evaluate("staging", overrides={"imageRepository": "ghcr.io/acme/echo-version",
-                                             "imageRegistryUsername": "acme"},
+                                             "imageRegistryUsername": "acme", "registryPort": None},
                        secrets={"progressive-delivery:imageRegistryPassword": "ghcr-secret-token"})
-    assert not program.of_type(COMMAND) or all(r.name != "cluster-registry" for r in program.of_type(COMMAND))
+    cluster = program.one(COMMAND, "cluster")
+    assert "REGISTRY_CONTAINER" not in cluster.plain("environment")
     secret = program.kubernetes_object("Secret", "echo-version-pull")
-    data = secret.inputs["stringData"]
-    assert is_secret(data) or is_secret(data[".dockerconfigjson"])
-    auths = json.loads(unwrap(data)[".dockerconfigjson"])["auths"]
+    assert is_secret(secret.inputs["stringData"])
+    auths = json.loads(unwrap(secret.inputs["stringData"])[".dockerconfigjson"])["auths"]
     assert auths["ghcr.io"]["username"] == "acme" and auths["ghcr.io"]["password"] == "ghcr-secret-token"
     image = program.one(COMMAND, "echo-version-image")
-    environment = image.inputs["environment"]
-    assert is_secret(environment) or is_secret(environment["IMAGE_REGISTRY_PASSWORD"])
-    assert unwrap(environment)["IMAGE_REGISTRY_PASSWORD"] == "ghcr-secret-token"
+    assert is_secret(image.inputs["environment"])
+    assert unwrap(image.inputs["environment"])["IMAGE_REGISTRY_PASSWORD"] == "ghcr-secret-token"
+    assert "cluster-id" not in image.plain("triggers")
     configmap = program.kubernetes_object("ConfigMap", "cluster-settings")
     assert configmap.plain("data")["image_repository"] == "ghcr.io/acme/echo-version"
     assert configmap.plain("data")["image_registry_insecure"] == "false"
@@ -277,9 +355,11 @@ def test_external_registry_uses_a_secret_pull_credential():
     ({"repositoryName": "bad name!"}, {}, "progressive-delivery:repositoryName: 'bad name!' is not valid"),
     ({}, {"GITHUB_OWNER": None}, "progressive-delivery:repositoryOwner: no repository owner"),
     ({}, {"GITHUB_TOKEN": None}, "github:token: no GitHub token; export GITHUB_TOKEN"),
-    ({"k3sImage": "rancher/k3s:v1.29.4-k3s1"}, {}, "use 1.33 or newer"),
+    ({}, {"GITHUB_TOKEN": " ghp_padded "}, "github:token: the token has surrounding whitespace"),
+    ({"k3sImage": "rancher/k3s:v1.29.4-k3s1"}, {}, "the pinned Flux and Istio releases support 1.32 to 1.36"),
     ({"fluxVersion": "latest"}, {}, "progressive-delivery:fluxVersion: 'latest' is not valid"),
     ({"registryPort": "http"}, {}, "progressive-delivery:registryPort: 'http' is not a whole number"),
+    ({"httpPort": "8081"}, {}, "port 8081 is also progressive-delivery:httpPort of stack 'production'"),
     ({"imageRepository": "ghcr.io/acme/echo-version"}, {},
      "progressive-delivery:imageRegistryUsername: is required"),
 ])
@@ -290,20 +370,21 @@ def test_bad_settings_stop_before_any_resource(overrides, env, message):
     assert "Invalid settings for stack 'staging'" in str(error.value)
 
 
-def test_bad_settings_register_nothing(monkeypatch):
+def test_bad_settings_register_nothing():
     import program_harness
 
-    recorded = {}
-    original = program_harness.Evaluation
-
-    def capture(*args, **kwargs):
-        recorded["evaluation"] = original(*args, **kwargs)
-        return recorded["evaluation"]
-
-    monkeypatch.setattr(program_harness, "Evaluation", capture)
     with pytest.raises(pulumi.RunError):
         program_harness.evaluate("production", overrides={"clusterServers": "0"})
-    assert recorded["evaluation"].registrations == []
+    assert program_harness.LAST_REGISTRATIONS == []
+
+
+def test_an_unknown_flux_release_is_refused_before_any_resource(monkeypatch):
+    import program_harness
+
+    monkeypatch.setitem(DEFAULT_ENV, "PD_FLUX_MANIFEST", __file__)
+    with pytest.raises(pulumi.RunError, match="has sha256 .* not the pinned"):
+        evaluate("staging")
+    assert program_harness.LAST_REGISTRATIONS == []
 
 
 def test_token_from_stack_secret_is_accepted():
@@ -311,28 +392,3 @@ def test_token_from_stack_secret_is_accepted():
                        secrets={"github:token": "ghp_fromconfigsecret"})
     provider = program.one("pulumi:providers:github")
     assert is_secret(provider.inputs["token"]) and unwrap(provider.inputs["token"]) == "ghp_fromconfigsecret"
-
-
-def test_custom_resources_validate_against_the_crds(program):
-    from progressive_delivery.check.validate.catalog import Catalog
-    from progressive_delivery.check.validate.schemas import Validator
-
-    validator = Validator("1.33", Catalog())
-    for kind in ("GitRepository", "Kustomization"):
-        registration = program.kubernetes_object(kind, "flux-system")
-        body = {key: unwrap(registration.inputs[key]) for key in ("apiVersion", "kind", "metadata", "spec")}
-        assert validator.validate(body) == [], kind
-        broken = {**body, "spec": {**body["spec"], "unknownField": True}}
-        assert validator.validate(broken), f"an unknown field in the {kind} must be rejected"
-
-
-def test_flux_manifests_are_deleted_with_the_cluster(program):
-    from progressive_delivery.flux import deleted_with
-
-    install = program.one("kubernetes:yaml/v2:ConfigFile")
-    assert install.deleted_with == program.one(COMMAND, "cluster").urn
-    marker = object()
-    result = deleted_with(marker)(pulumi.ResourceTransformArgs(
-        custom=True, type_="kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition", name="crd",
-        props={"spec": {}}, opts=pulumi.ResourceOptions(depends_on=[])))
-    assert result.opts.deleted_with is marker and result.props == {"spec": {}}

@@ -14,7 +14,7 @@ def publish_trigger(source: Path) -> list:
     def body():
         PublishedTree("platform", PublishedTreeArgs(
             source=source, remote="ssh://git@github.com/acme/repo.git", branch="main",
-            private_key="key", depends_on=[]))
+            repository_name="repo", private_key="key", repository_id="R_repo"))
 
     evaluation = run_under_mocks("staging", body)
     command = evaluation.one("command:local:Command", "platform")

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from progressive_delivery import config, release
+from progressive_delivery import config, versions
 
 WORKFLOWS = config.PROJECT_ROOT / ".github" / "workflows"
 CI_RUN = config.PROJECT_ROOT / ".ci" / "run"
@@ -142,7 +142,7 @@ def test_preview_installs_the_requirements_where_pulumi_yaml_expects_them():
     runtime = yaml.safe_load((config.PROJECT_ROOT / "Pulumi.yaml").read_text())["runtime"]["options"]
     assert runtime == {"toolchain": "pip", "virtualenv": "venv"}
     ci = load("ci.yaml")
-    assert "actions/setup-python@v6" in [s.get("uses") for s in steps(ci, "preview")]
+    assert "actions/setup-python@v7" in [s.get("uses") for s in steps(ci, "preview")]
     venv = runtime["virtualenv"]
     assert f"python -m venv {venv} && {venv}/bin/pip install -r requirements.txt" in run_lines(ci, "preview")
 
@@ -209,7 +209,7 @@ def test_image_version_comes_from_the_dispatch_input(tmp_path):
                                      "01.2.0", "1.2.0+build", "1.2.0-rc.01", "$(id)"])
 def test_image_version_check_agrees_with_the_release_command(tmp_path, version):
     code, outputs, log = run_version_step(tmp_path, "workflow_dispatch", version=version)
-    accepted = release.policy_for("staging").accepts(version)
+    accepted = versions.policy_for("staging").accepts(version)
     assert (code == 0) == accepted, log
     if not accepted:
         assert "use x.y.z or x.y.z-rc.N" in log and outputs == {}

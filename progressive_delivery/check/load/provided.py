@@ -17,6 +17,8 @@ from ...contract import (
     APP_NAMESPACE_LABELS,
     FLUX_NAMESPACE,
     FLUX_SYNC_NAME,
+    GATEWAY_VALUES_CONFIGMAP,
+    GATEWAY_VALUES_KEY,
     GRAFANA_PASSWORD_KEY,
     GRAFANA_SECRET,
     GRAFANA_USER_KEY,
@@ -58,12 +60,13 @@ def sync_objects(cluster_path: str, git_interval: str, branch: str) -> list[dict
     ]
 
 
-def program_objects(settings_data: dict[str, str]) -> list[dict[str, Any]]:
+def program_objects(settings_data: dict[str, str], gateway_values: str) -> list[dict[str, Any]]:
     """What the Pulumi program creates besides the sync objects (progressive_delivery/platform_inputs.py)."""
     registry: dict[str, Any] = {"type": "kubernetes.io/dockerconfigjson", "data": {".dockerconfigjson": _DOCKER_CONFIG}}
     return [
         _object("v1", "Namespace", APP_NAMESPACE, labels=APP_NAMESPACE_LABELS),
         _object("v1", "ConfigMap", SETTINGS_CONFIGMAP, FLUX_NAMESPACE, data=dict(settings_data)),
+        _object("v1", "ConfigMap", GATEWAY_VALUES_CONFIGMAP, FLUX_NAMESPACE, data={GATEWAY_VALUES_KEY: gateway_values}),
         _object("v1", "Secret", GRAFANA_SECRET, FLUX_NAMESPACE, type="Opaque",
                 stringData={GRAFANA_USER_KEY: "admin", GRAFANA_PASSWORD_KEY: "placeholder-password"}),
         _object("v1", "Secret", SCAN_SECRET, FLUX_NAMESPACE, **registry),
@@ -72,13 +75,13 @@ def program_objects(settings_data: dict[str, str]) -> list[dict[str, Any]]:
 
 
 def provided_objects(cluster_path: str, git_interval: str, branch: str,
-                     settings_data: dict[str, str] | None) -> list[KubeObject]:
+                     settings_data: dict[str, str] | None, gateway_values: str = "") -> list[KubeObject]:
     """Everything a cluster has before the tree: the program's objects in stack mode (settings_data
     given), flux bootstrap's otherwise, and Kubernetes' namespaces."""
     origin = PROGRAM_FILE if settings_data is not None else BOOTSTRAP_FILE
     bodies = sync_objects(cluster_path, git_interval, branch)
     if settings_data is not None:
-        bodies += program_objects(settings_data)
+        bodies += program_objects(settings_data, gateway_values)
     return ([KubeObject(body, origin, PROGRAM) for body in bodies]
             + [KubeObject(_object("v1", "Namespace", name), CLUSTER_FILE, CLUSTER) for name in SYSTEM_NAMESPACES])
 

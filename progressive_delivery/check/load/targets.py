@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import yaml
+
 from ..model import InputError, KubeObject
 from .provided import provided_objects
 from .tree import normalise
@@ -57,7 +59,7 @@ def kube_version(text: str, where: str) -> str:
 
 def stack_targets(platform_dir: Path, stacks: Sequence[str] | None, project_root: Path) -> list[Target]:
     """A target per stack (default: every Pulumi.<stack>.yaml of the project)."""
-    from ...config import GIT_SYNC_INTERVAL_SECONDS, SettingsError, available_stacks, load_stack
+    from ...config import DEFAULTS, GIT_SYNC_INTERVAL_SECONDS, SettingsError, available_stacks, load_stack
 
     names = list(stacks) if stacks else available_stacks(project_root)
     if not names:
@@ -75,13 +77,16 @@ def stack_targets(platform_dir: Path, stacks: Sequence[str] | None, project_root
                              "(a directory of Flux Kustomizations)")
         values = settings.flux_substitutions()
         settings_file = f"Pulumi.{stack}.yaml"
+        # An existing cluster's Kubernetes version is not known offline: the pinned k3s image's stands in.
+        image = getattr(settings.cluster, "k3s_image", None) or str(DEFAULTS["k3sImage"])
+        gateway = yaml.safe_dump(settings.gateway.helm_values(), sort_keys=True)
         targets.append(Target(
             name=stack, cluster_path=cluster_path,
-            kube_version=kube_version(settings.cluster.k3s_image, f"{settings_file} k3sImage"),
+            kube_version=kube_version(image, f"{settings_file} k3sImage"),
             values=values, branch=settings.repository.branch, app_version=settings.app_version,
             settings_file=settings_file, flux_version=settings.flux_version,
             provided=provided_objects(cluster_path, f"{GIT_SYNC_INTERVAL_SECONDS}s", settings.repository.branch,
-                                      values)))
+                                      values, gateway)))
     return targets
 
 

@@ -59,9 +59,10 @@ def injection(view: ClusterView) -> None:
         if any(selector_matches(mapping(w, "namespaceSelector"), namespace_labels)
                and selector_matches(mapping(w, "objectSelector"), pod_labels) for w in webhooks):
             continue
-        view.findings.add(namespace, f"{canary.describe()} targets pods that get no Istio sidecar: no sidecar "
-                                     "injector webhook selects this namespace and their labels; label the namespace "
-                                     f"{INJECTION_LABEL}: enabled")
+        view.findings.add(canary, f"its target's pods get no Istio sidecar: no sidecar injector webhook selects "
+                                  f"namespace {namespace.name} and their labels; label the namespace "
+                                  f"{INJECTION_LABEL}: enabled and do not label the pods sidecar.istio.io/inject: "
+                                  "\"false\"")
 
 
 def gateway_reference(view: ClusterView, owner: KubeObject, ref: str, field: str) -> None:

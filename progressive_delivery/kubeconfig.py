@@ -1,0 +1,110 @@
+"""The kubeconfig of a stack's cluster: an explicit file, checked, or the stack's k3d cluster, in a private file.
+
+`--kubeconfig FILE` is checked before use: a missing file, a directory, an
+unreadable file or one kubectl's own loader does not take is a one-line
+KubeconfigUnusable. Without it, `k3d kubeconfig get <cluster>` of the stack's
+own cluster is used (never KUBECONFIG, which may point at the other stack),
+written to a private (0600) temporary file `pd-kubeconfig-*` that is removed
+on every way out: return, error, Ctrl-C, and SIGTERM or SIGHUP (which the CLI
+raises as an exception). It is never printed.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import k3d
+from .kube import KubeconfigUnusable, Kubectl
+from .process import Runner
+
+TEMPORARY_PREFIX = "pd-kubeconfig-"
+# Signals that end a command; held back while the temporary file is created and not yet guarded.
+_STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+
+
+@dataclass(frozen=True)
+class KubeconfigSource:
+    """Where the kubeconfig comes from: an explicit file, or the stack's k3d cluster."""
+
+    kind: str  # "file" | "k3d"
+    value: str  # the file, or the k3d cluster name
+
+    def describe(self) -> str:
+        if self.kind == "file":
+            return f"kubeconfig {self.value}"
+        return f"k3d cluster {self.value}"
+
+
+def choose_kubeconfig(cluster_name: str, explicit: str | None) -> KubeconfigSource:
+    """--kubeconfig wins, else the stack's own k3d cluster."""
+    if explicit:
+        return KubeconfigSource("file", explicit)
+    return KubeconfigSource("k3d", cluster_name)
+
+
+def check_file(path: Path, runner: Runner) -> None:
+    """Raise KubeconfigUnusable, in one line, unless kubectl can use `path` as a kubeconfig."""
+    what = f"--kubeconfig {path}"
+    fix = "give the kubeconfig of the stack's cluster, or leave --kubeconfig out to use the stack's k3d cluster"
+    if not path.exists():
+        raise KubeconfigUnusable(f"{what}: no such file; {fix}")
+    if path.is_dir():
+        raise KubeconfigUnusable(f"{what} is a directory; {fix}")
+    try:
+        with path.open("rb"):
+            pass
+    except OSError as error:
+        raise KubeconfigUnusable(f"{what} cannot be read ({error.strerror}); {fix}") from None
+    try:
+        Kubectl(runner, path).current_server()
+    except KubeconfigUnusable as error:
+        reason = str(error).removeprefix("error: ")
+        raise KubeconfigUnusable(f"{what} is not a kubeconfig kubectl can use ({_clip(reason)}); {fix}") from None
+
+
+def _clip(text: str, width: int = 160) -> str:
+    return text if len(text) <= width else text[:width - 1] + "…"
+
+
+@contextmanager
+def private_file(text: str) -> Iterator[Path]:
+    """`text` in a new private file (mkstemp creates it 0600), removed on exit.
+
+    Stop signals are held back from the file's creation until its removal is guaranteed.
+    """
+    blocked = hasattr(signal, "pthread_sigmask")
+    if blocked:
+        previous = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+    path: Path | None = None
+    try:
+        descriptor, name = tempfile.mkstemp(prefix=TEMPORARY_PREFIX, suffix=".yaml")
+        path = Path(name)
+        if blocked:
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+            blocked = False
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        yield path
+    finally:
+        if blocked:
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        if path is not None:
+            path.unlink(missing_ok=True)
+
+
+@contextmanager
+def kubeconfig_path(source: KubeconfigSource, runner: Runner, stack: str) -> Iterator[Path]:
+    """The kubeconfig file to pass to kubectl; raises a KubeError subclass saying what to do."""
+    if source.kind == "file":
+        path = Path(source.value)
+        check_file(path, runner)
+        yield path
+        return
+    with private_file(k3d.kubeconfig(runner, source.value, stack)) as path:
+        yield path

@@ -1,0 +1,114 @@
+"""Everything the program settles before its first resource: CLI version, settings, prerequisites,
+Flux's manifest; and the choices that depend on the kind of cluster.
+
+Any problem here stops the run with a short message (pulumi.RunError), before
+anything is registered, so nothing already in place is touched.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_github as github
+
+from . import config, flux_manifest, pins, preflight
+from .cluster import Cluster, ClusterArgs, instance_of, server_labels
+from .existing_cluster import ExistingCluster, ExistingClusterArgs, FluxTeardown, FluxTeardownArgs
+from .github_access import DEFAULT_API_URL
+from .process import run_process
+from .project import PROJECT
+from .providers import github_provider
+from .settings import ExistingClusterSettings, K3dClusterSettings, Settings
+
+
+@dataclass
+class Setup:
+    """The checked inputs of one run."""
+
+    settings: Settings
+    token: str
+    api_url: str
+    flux_manifest: str
+    registry_password: pulumi.Output[str] | None
+    kubeconfig: pulumi.Output[str] | None      # an existing cluster's, as a secret
+
+    def github_provider(self) -> github.Provider:
+        return github_provider("github", self.settings.repository.owner, self.token,
+                               None if self.api_url == DEFAULT_API_URL else self.api_url)
+
+    def kubernetes_options(self, cluster: Cluster | ExistingCluster) -> pulumi.ResourceOptions:
+        """Options of every Kubernetes component: the cluster's provider, and on k3d deletion with the
+        cluster (children inherit both)."""
+        anchor = cluster.command if isinstance(cluster, Cluster) else None
+        return pulumi.ResourceOptions(providers={"kubernetes": cluster.provider}, deleted_with=anchor)
+
+
+def prepare() -> Setup:
+    """Check everything that can be checked before registering a resource; RunError otherwise."""
+    require_cli(pins.pulumi_version_range())
+    try:
+        settings = config.load_from_pulumi()
+    except config.SettingsError as error:
+        raise pulumi.RunError(str(error)) from None
+    token = config.github_token() or ""
+    api_url = pulumi.Config("github").get("baseUrl") or DEFAULT_API_URL
+    plain_kubeconfig = _plain_kubeconfig(settings)
+    kubeconfig = pulumi.Output.secret(plain_kubeconfig) if plain_kubeconfig is not None else None
+    try:
+        preflight.run(preflight.Context(settings, token, preview=pulumi.runtime.is_dry_run(), api_url=api_url,
+                                        kubeconfig=plain_kubeconfig))
+        manifest = flux_manifest.install_manifest(settings.flux_version)
+    except (preflight.PreflightFailed, flux_manifest.FluxManifestError) as error:
+        raise pulumi.RunError(str(error)) from None
+    password = (None if settings.registry.is_local
+                else pulumi.Config(PROJECT).require_secret("imageRegistryPassword"))
+    return Setup(settings, token, api_url, manifest, password, kubeconfig)
+
+
+def require_cli(version_range: str) -> None:
+    """Refuse a Pulumi CLI outside `version_range` (its engine would delete Flux's objects one by one)."""
+    try:
+        pulumi.runtime.require_pulumi_version(version_range)
+    except Exception as error:  # the SDK raises what the engine answers as a plain Exception
+        raise pulumi.RunError(f"{error}; this program needs a Pulumi CLI {version_range} "
+                              "(https://www.pulumi.com/docs/install/)") from None
+
+
+def _plain_kubeconfig(settings: Settings) -> str | None:
+    """An existing cluster's kubeconfig as text, for the preflight's kubectl (never logged)."""
+    cluster = settings.cluster
+    if not isinstance(cluster, ExistingClusterSettings):
+        return None
+    if cluster.kubeconfig_path:
+        with open(os.path.expanduser(cluster.kubeconfig_path), encoding="utf-8") as handle:
+            return handle.read()
+    return pulumi.Config(PROJECT).get("kubeconfig")
+
+
+def cluster(setup: Setup) -> Cluster | ExistingCluster:
+    settings = setup.settings
+    if isinstance(settings.cluster, K3dClusterSettings):
+        instance = instance_of(server_labels(run_process, settings.cluster.name), settings.stack)
+        return Cluster("cluster", ClusterArgs(settings.stack, settings.cluster, settings.registry, instance))
+    assert setup.kubeconfig is not None
+    return ExistingCluster("cluster", ExistingClusterArgs(settings.cluster, setup.kubeconfig))
+
+
+def local_registry_identity(settings: Settings, cluster: Cluster | ExistingCluster) -> pulumi.Output[str] | None:
+    """What makes a new local registry: the k3d cluster it is created with (None without one)."""
+    if isinstance(cluster, Cluster) and settings.registry.is_local:
+        return cluster.command.id
+    return None
+
+
+def teardown_for(setup: Setup, cluster: Cluster | ExistingCluster,
+                 before: Sequence[pulumi.Resource]) -> FluxTeardown | None:
+    """On an existing cluster, the step that lets Flux prune its work before anything else is deleted."""
+    if not isinstance(cluster, ExistingCluster) or setup.kubeconfig is None:
+        return None
+    assert isinstance(setup.settings.cluster, ExistingClusterSettings)
+    return FluxTeardown("flux-teardown", FluxTeardownArgs(setup.settings.cluster, setup.kubeconfig, before),
+                        opts=pulumi.ResourceOptions(providers={"kubernetes": cluster.provider}))

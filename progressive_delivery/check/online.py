@@ -8,11 +8,13 @@ that pins it and what does exist. Offline the step is reported as skipped, in on
 
 from __future__ import annotations
 
+import contextlib
 import json
+from pathlib import Path
 
 from .model import Finding
 from .render.charts import ChartRef, ChartSources
-from .render.repository import NotFound, Unreachable
+from .render.repository import Network, NotFound, Unreachable
 from .render.stage import chart_ref
 from .semver_range import RangeError, best, maybe_version
 from .validate.catalog import VENDORED_FILE, vendored_data
@@ -48,6 +50,8 @@ def verify(views: list[ClusterView], sources: ChartSources, flux_versions: dict[
                 if isinstance(ref, str) or ref.tree_path or (release.path, ref) in seen:
                     continue
                 seen.add((release.path, ref))
+                if best(list(sources.cached_versions(ref)), ref.constraint):
+                    continue                 # pulled from that repository before: it exists
                 try:
                     offered = sources.online_versions(ref)
                 except NotFound as missing:
@@ -62,20 +66,44 @@ def verify(views: list[ClusterView], sources: ChartSources, flux_versions: dict[
                     findings.append(Finding(view.target.name, release.path, "HelmRelease", release.namespace,
                                             release.name, f"chart {ref.name} {ref.constraint} does not exist in "
                                             f"{ref.repository} (newest: {_newest(offered)}); pin one that does"))
+        known = _Verified(sources.cache.parent / "verified-urls" if sources.cache else None)
         for stack, version in sorted(flux_versions.items()):
-            if version and not network.head_ok(FLUX_INSTALL.format(version=version)):
+            if version and not known.exists(network, FLUX_INSTALL.format(version=version)):
                 findings.append(Finding(stack, f"Pulumi.{stack}.yaml", "setting", "", "fluxVersion",
                                         f"Flux {version} has no release install manifest (recent releases: "
                                         f"{_flux_releases(sources)}); pin a released version"))
         for name, source in sorted(vendored_data()["sources"].items()):
             url = source.get("url")
-            if url and not network.head_ok(url):
+            if url and not known.exists(network, url):
                 vendored = f"progressive_delivery/check/validate/{VENDORED_FILE.name}"
                 findings.append(Finding(views[0].target.name, vendored, "source", "", name,
                                         f"{url} no longer exists; regenerate the schemas from the pinned releases"))
     except Unreachable as offline:
         return findings, f"pins not fully verified online ({offline}); run with network before publishing"
     return findings, ""
+
+
+class _Verified:
+    """URLs of pinned releases found to exist, remembered in the user's cache (a pin does not vanish)."""
+
+    def __init__(self, path: Path | None):
+        self.path = path
+        try:
+            self.urls = set(path.read_text().split()) if path and path.is_file() else set()
+        except OSError:
+            self.urls = set()
+
+    def exists(self, network: Network, url: str) -> bool:
+        if url in self.urls:
+            return True
+        if not network.exists(url):
+            return False
+        self.urls.add(url)
+        if self.path is not None:
+            with contextlib.suppress(OSError):
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self.path.write_text("\n".join(sorted(self.urls)) + "\n")
+        return True
 
 
 def _flux_releases(sources: ChartSources) -> str:

@@ -80,22 +80,25 @@ class ChartSources:
     _indexes: dict[str, dict[str, list[dict]]] = field(default_factory=dict)
 
     def local_versions(self, ref: ChartRef) -> dict[str, Path]:
-        """version -> archive of the chart in the archive directory and the cache (cache entries must
-        match their recorded digest)."""
+        """version -> archive of the chart in the archive directory and the cache."""
         if self._local is None:
             self._local = {}
             for path in sorted(self.archives.glob("*.tgz")) if self.archives and self.archives.is_dir() else []:
                 match = _ARCHIVE.match(path.name)
                 if match:
                     self._local.setdefault(match["name"], {})[match["version"]] = path
-        found = dict(self._local.get(ref.name, {}))
+        return {**self.cached_versions(ref), **self._local.get(ref.name, {})}
+
+    def cached_versions(self, ref: ChartRef) -> dict[str, Path]:
+        """version -> archive pulled from the chart's own repository earlier (and still matching its digest)."""
         folder = self.cache / ref.key if self.cache else None
+        found = {}
         for path in sorted(folder.glob(f"{ref.name}-*.tgz")) if folder and folder.is_dir() else []:
             match = _ARCHIVE.match(path.name)
             digest = path.with_name(path.name + ".sha256")
             if match and match["name"] == ref.name and digest.is_file() and digest.read_text().strip() == \
                     hashlib.sha256(path.read_bytes()).hexdigest():
-                found.setdefault(match["version"], path)
+                found[match["version"]] = path
         return found
 
     def locate(self, ref: ChartRef) -> Located | None:

@@ -66,13 +66,21 @@ class Network:
             self.off(f"{urllib.parse.urlsplit(url).netloc} cannot be reached ({reason})")
             raise Unreachable(self.reason) from None
 
-    def head_ok(self, url: str) -> bool:
-        """Whether a URL exists (GET, since release hosts redirect HEAD poorly); NotFound is False."""
+    def exists(self, url: str) -> bool:
+        """Whether a URL exists (a HEAD request, following redirects); NotFound is False."""
+        if not self.enabled:
+            raise Unreachable(self.reason or "offline")
+        request = urllib.request.Request(url, method="HEAD")
         try:
-            self.get(url)
-        except NotFound:
-            return False
-        return True
+            with urllib.request.urlopen(request, timeout=self.timeout):  # noqa: S310 (http/https only)
+                return True
+        except urllib.error.HTTPError as error:
+            if error.code in (401, 403, 404, 410):
+                return False
+            raise Unreachable(f"{url}: HTTP {error.code}") from None
+        except (urllib.error.URLError, OSError, ValueError) as error:
+            self.off(f"{urllib.parse.urlsplit(url).netloc} cannot be reached ({getattr(error, 'reason', error)})")
+            raise Unreachable(self.reason) from None
 
 
 def index_entries(network: Network, repository_url: str) -> dict[str, list[dict[str, Any]]]:

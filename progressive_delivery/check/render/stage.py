@@ -84,9 +84,9 @@ def render_cluster(view: ClusterView, sources: ChartSources, workdir: Path) -> N
         return
     try:
         import helm_python
-    except ImportError:
+    except (ImportError, OSError) as error:          # not installed, or its native library does not load here
         for release in releases:
-            _skip(view, release, "helm-python-sdk is not installed")
+            _skip(view, release, f"Helm's engine (helm-python-sdk) is not available: {error}")
         return
     view.catalog.add_crds((o.body, o.path) for o in view.from_tree("CustomResourceDefinition"))
     jobs = [job for release in releases if (job := _prepare(view, sources, release, helm_python))]

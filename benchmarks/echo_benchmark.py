@@ -65,11 +65,12 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_service(port: int, access_log: bool) -> subprocess.Popen:
+def start_service(port: int, access_log: bool, *extra_args: str) -> subprocess.Popen:
+    """Start echo-version on 127.0.0.1:port with `extra_args`; returns once /readyz answers."""
     env = dict(os.environ, PYTHONPATH=str(APP_DIR), APP_VERSION="0.0.0-bench", APP_ENVIRONMENT="bench")
     for name in ("FAULT_ERROR_RATE", "FAULT_DELAY_SECONDS"):
         env.pop(name, None)
-    command = [sys.executable, "-m", "echo_version", "--host", "127.0.0.1", "--port", str(port)]
+    command = [sys.executable, "-m", "echo_version", "--host", "127.0.0.1", "--port", str(port), *extra_args]
     if not access_log:
         command.append("--quiet")
     process = subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
@@ -99,8 +100,9 @@ def stop_service(process: subprocess.Popen) -> int:
         return process.wait(timeout=5)
 
 
-def client(port: int, path: str, start: threading.Barrier, stop_at: list[float], result: ClientResult) -> None:
-    """One keep-alive connection sending requests back to back until the deadline."""
+def client(port: int, path: str, start: threading.Barrier, stop_at: list[float], result: ClientResult,
+           keep_alive: bool = True) -> None:
+    """Requests back to back until the deadline, on one kept-alive connection or a new one for each."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     headers = {"Accept": "application/json", "User-Agent": "echo-benchmark"}
     start.wait()
@@ -118,6 +120,8 @@ def client(port: int, path: str, start: threading.Barrier, stop_at: list[float],
         result.latencies.append(clock() - began)
         if response.status != 200:
             result.unexpected_status += 1
+        if not keep_alive:
+            conn.close()
     conn.close()
 
 

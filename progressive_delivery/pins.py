@@ -163,11 +163,12 @@ _RECORD: tuple[Pin, ...] = (
         "prometheus-community/helm-charts@prometheus-29.27.0:.github/workflows/release.yaml (Push charts to GHCR)",
     ), "https://prometheus-community.github.io/helm-charts", "oci://ghcr.io/prometheus-community/charts",
         "the HTTP index is tens of megabytes; the OCI repository serves one chart"),
-    Pin("image:python", "3.11.16-slim-trixie", (
-        "docker-library/official-images@37079fb3:library/python (3.11.16-slim-trixie, 3.11-slim)",
-        "docker-library/repo-info@33a22f41:repos/python/remote/3.11.16-slim-trixie.md",
-    ), note="base of echo-version; official images are rebuilt, the digest is the index of 2026-08-25",
-        digest="sha256:be1575ed968de893bd54f4c56315ff7c4736ce522c1bca08fd521731aafc0d76",
+    Pin("image:python", "3.11.16-slim-bookworm", (
+        "docker-library/repo-info@422f3cfe488dc9ae394c5058b27db617f72c91db:repos/python/remote/"
+        "3.11.16-slim-bookworm.md (PYTHON_VERSION=3.11.16, built 2026-09-01)",
+        "docker-library/official-images@37079fb3:library/python (3.11.16 tags; 3.11.17 not published)",
+    ), note="base of echo-version; official images are rebuilt, the digest is the index of 2026-09-01",
+        digest="sha256:c425d915a89a6dcd3183b1797ad9bd8878caff5a417f6371c8df93c8ea8b727f",
         source="docker.io/library/python"),
     _action("actions/checkout", "v7", "3d3c42e5aac5ba805825da76410c181273ba90b1", "actions/checkout@v7 (v7.0.1)"),
     _action("actions/setup-python", "v7", "5fda3b95a4ea91299a34e894583c3862153e4b97",

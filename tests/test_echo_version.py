@@ -4,7 +4,6 @@ against the real service on a loopback port."""
 from __future__ import annotations
 
 import gzip
-import http.client
 import json
 import os
 import signal
@@ -13,109 +12,20 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from echo_harness import VERSION, Server, app_env, metric_value, servers, start_server
 
-APP_DIR = Path(__file__).resolve().parent.parent / "applications" / "echo-version"
-if str(APP_DIR) not in sys.path:
-    sys.path.insert(0, str(APP_DIR))
-
-from echo_version.faults import FaultRequestError, parse_delay, parse_status_code  # noqa: E402
-from echo_version.negotiation import prefers_text  # noqa: E402
-from echo_version.settings import SettingsError, load_settings  # noqa: E402
-
-VERSION = "1.2.3-rc.1"
-START_TIMEOUT_SECONDS = 10.0
-
-
-# --- running the service ------------------------------------------------------------------
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def app_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if k not in {"APP_VERSION", "APP_ENVIRONMENT", "FAULT_ERROR_RATE", "FAULT_DELAY_SECONDS",
-                        "FAULT_SEED", "SHUTDOWN_TIMEOUT_SECONDS", "POD_NAME"}}
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(APP_DIR), os.environ.get("PYTHONPATH")]))
-    env.update(extra or {})
-    return env
-
-
-@dataclass
-class Server:
-    process: subprocess.Popen
-    port: int
-    log_path: Path
-
-    def connection(self, timeout: float = 5.0) -> http.client.HTTPConnection:
-        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
-
-    def get(self, path: str, headers: Mapping[str, str] | None = None,
-            method: str = "GET") -> tuple[int, http.client.HTTPMessage, bytes]:
-        conn = self.connection()
-        try:
-            conn.request(method, path, headers=dict(headers or {}))
-            response = conn.getresponse()
-            return response.status, response.headers, response.read()
-        finally:
-            conn.close()
-
-    def log_events(self) -> list[dict]:
-        return [json.loads(line) for line in self.log_path.read_text().splitlines() if line.strip()]
-
-    def stop(self, sig: int = signal.SIGTERM, timeout: float = 10.0) -> int:
-        if self.process.poll() is None:
-            os.kill(self.process.pid, sig)
-        try:
-            return self.process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.kill(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=5)
-            raise
-
-
-def start_server(tmp_path: Path, *args: str, env: Mapping[str, str] | None = None) -> Server:
-    """Start `python -m echo_version` on a free loopback port and wait until /healthz answers."""
-    port = free_port()
-    log_path = tmp_path / f"server-{port}.log"
-    with log_path.open("wb") as log, open(os.devnull, "rb") as devnull:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "echo_version", "--host", "127.0.0.1", "--port", str(port), *args],
-            env=app_env({"APP_VERSION": VERSION, "APP_ENVIRONMENT": "staging", **(env or {})}),
-            stdin=devnull, stdout=log, stderr=subprocess.STDOUT)
-    server = Server(process, port, log_path)
-    deadline = time.monotonic() + START_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"server exited with {process.returncode}: {log_path.read_text()}")
-        try:
-            if server.get("/healthz")[0] == 200:
-                return server
-        except OSError:
-            time.sleep(0.05)
-    server.stop(signal.SIGKILL)
-    raise AssertionError(f"server did not answer within {START_TIMEOUT_SECONDS}s: {log_path.read_text()}")
+from echo_version.faults import FaultRequestError, parse_delay, parse_status_code
+from echo_version.negotiation import prefers_text
+from echo_version.settings import SettingsError, load_settings
 
 
 @pytest.fixture
-def make_server(tmp_path: Path) -> Iterator:
-    servers: list[Server] = []
-
-    def make(*args: str, env: Mapping[str, str] | None = None) -> Server:
-        servers.append(start_server(tmp_path, *args, env=env))
-        return servers[-1]
-
-    yield make
-    for server in servers:
-        if server.process.poll() is None:
-            server.stop(signal.SIGKILL)
+def make_server(tmp_path: Path) -> Iterator[Callable[..., Server]]:
+    yield from servers(tmp_path)
 
 
 @pytest.fixture(scope="module")
@@ -123,17 +33,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     running = start_server(tmp_path_factory.mktemp("echo"), env={"POD_NAME": "echo-version-abc12"})
     yield running
     assert running.stop() == 0
-
-
-def metric_value(text: str, name: str, labels: Mapping[str, str] | None = None) -> float:
-    """The value of one sample in the Prometheus text format, 0 when absent."""
-    from prometheus_client.parser import text_string_to_metric_families
-
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            if sample.name == name and all(sample.labels.get(k) == v for k, v in (labels or {}).items()):
-                return sample.value
-    return 0.0
 
 
 # --- /version --------------------------------------------------------------------------------
@@ -239,28 +138,6 @@ def test_other_methods_are_refused(server):
     assert "POST" in json.loads(body)["error"]
 
 
-@pytest.mark.parametrize(("request_bytes", "status"), [
-    (b"GARBAGE\r\n\r\n", 400),
-    (b"GET /" + b"a" * 70000 + b" HTTP/1.1\r\n\r\n", 414),
-    (b"BREW /version HTTP/1.1\r\n\r\n", 501),
-])
-def test_malformed_requests_get_json_errors(make_server, request_bytes, status):
-    server = make_server()
-    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
-        sock.sendall(request_bytes)
-        answer = b""
-        while chunk := sock.recv(4096):
-            answer += chunk
-    head, _, body = answer.decode().partition("\r\n\r\n")
-    assert head.startswith(f"HTTP/1.1 {status} ") and "Connection: close" in head
-    assert "error" in json.loads(body)
-    server.stop()
-    events = server.log_events()
-    assert not [e for e in events if e["level"] == "error"]
-    # The readiness poll of the fixture may be logged after this request: look for it, not at the end.
-    assert status in [e["status"] for e in events if e["event"] == "request"]
-
-
 # --- fault endpoints -----------------------------------------------------------------------
 
 @pytest.mark.parametrize("code", [200, 201, 204, 302, 404, 418, 500, 503, 599])
@@ -358,6 +235,7 @@ def test_error_rate_of_one_fails_every_version_request(make_server):
     (["--fault-error-rate", "2"], {}, "--fault-error-rate='2'"),
     (["--port", "70000"], {}, "--port='70000'"),
     (["--shutdown-timeout", "-5"], {}, "--shutdown-timeout='-5'"),
+    ([], {"MAX_CONNECTIONS": "0"}, "MAX_CONNECTIONS='0'"),
 ])
 def test_invalid_settings_exit_2_naming_the_setting(args, env, named):
     result = subprocess.run([sys.executable, "-m", "echo_version", *args], env=app_env(env),
@@ -393,12 +271,31 @@ def test_settings_defaults_and_blank_values():
     settings = load_settings([], {"FAULT_ERROR_RATE": " ", "APP_VERSION": "", "POD_NAME": "pod-1"})
     assert (settings.port, settings.host, settings.fault_error_rate) == (8080, "0.0.0.0", 0.0)
     assert settings.app_version == "0.0.0-dev" and settings.hostname == "pod-1"
+    limits = settings.limits
+    assert (limits.max_connections, limits.max_header_bytes) == (4096, 8192)
+    assert (limits.header_timeout_seconds, limits.keepalive_timeout_seconds, limits.send_timeout_seconds) == \
+        (10.0, 60.0, 10.0)
+    flags = load_settings(["--max-connections", "10", "--header-timeout", "2.5"], {"MAX_CONNECTIONS": "99"})
+    assert (flags.limits.max_connections, flags.limits.header_timeout_seconds) == (10, 2.5)
 
 
 def test_settings_collect_every_problem():
     with pytest.raises(SettingsError) as error:
         load_settings(["--port", "x"], {"FAULT_ERROR_RATE": "2", "FAULT_DELAY_SECONDS": "inf"})
     assert [p.split("=")[0] for p in error.value.problems] == ["--port", "FAULT_ERROR_RATE", "FAULT_DELAY_SECONDS"]
+
+
+def test_limits_out_of_range_are_named():
+    with pytest.raises(SettingsError) as error:
+        load_settings(["--max-header-bytes", "100", "--send-timeout", "nan"],
+                      {"MAX_CONNECTIONS": "1.5", "HEADER_TIMEOUT_SECONDS": "soon", "KEEPALIVE_TIMEOUT_SECONDS": "0"})
+    assert error.value.problems == [
+        "MAX_CONNECTIONS='1.5': must be a whole number from 1 to 1000000",
+        "--max-header-bytes='100': must be a whole number from 1024 to 1048576",
+        "HEADER_TIMEOUT_SECONDS='soon': must be a number from 0.1 to 600",
+        "KEEPALIVE_TIMEOUT_SECONDS='0': must be a number from 0.1 to 3600",
+        "--send-timeout='nan': must be a number from 0.1 to 600",
+    ]
 
 
 @pytest.mark.parametrize(("accept", "agent", "text"), [

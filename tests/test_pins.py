@@ -124,8 +124,8 @@ AGREEING = {
     "partial": "1.31.1", "dashboard": "https://raw.githubusercontent.com/fluxcd/flagger/v1.44.0/charts/grafana/d.json",
     "extra_values": "{}", "flux": "v2.9.5", "k3s": "rancher/k3s:v1.36.4-k3s1", "required": ">=3.260.0",
     "checkout": "actions/checkout@v7", "python_action": "actions/setup-python@5fda3b95a4ea91299a34e894583c3862153e4b97",
-    "cli": "3.272.0", "k3d_env": "v5.9.0", "k3d_url": "v5.9.0", "base": "python:3.11.16-slim-trixie",
-    "label": "docker.io/library/python:3.11.16-slim-trixie", "requirement": "pulumi==3.272.0",
+    "cli": "3.272.0", "k3d_env": "v5.9.0", "k3d_url": "v5.9.0", "base": "python:3.11.16-slim-bookworm",
+    "label": "docker.io/library/python:3.11.16-slim-bookworm", "requirement": "pulumi==3.272.0",
 }
 FILES = {
     "platform/sources.yaml": """
@@ -251,7 +251,7 @@ def test_an_example_at_the_recorded_versions_passes_every_audit(tmp_path: Path) 
     ("k3d_env", "v5.8.3", "K3D_VERSION=v5.8.3; the record pins k3d v5.9.0"),
     ("k3d_url", "v5.9.0-rc.0", "is at v5.9.0-rc.0; the record pins k3d v5.9.0"),
     ("base", "python:3.11.14-slim-bookworm", "FROM python:3.11.14-slim-bookworm"),
-    ("base", "python:3.11.16-slim-trixie@sha256:" + "0" * 64, "the record pins python:3.11.16-slim-trixie (@sha256"),
+    ("base", "python:3.11.16-slim-bookworm@sha256:" + "0" * 64, "the record pins python:3.11.16-slim-bookworm (@sha256"),
     ("label", "docker.io/library/python:3.12-slim", "names python:3.12-slim"),
     ("requirement", "pulumi>=3.200", "'pulumi>=3.200' is not an exact pin"),
 ])

@@ -1,19 +1,15 @@
-"""HTTP request handling: routing, the endpoints, and writing each response in one piece."""
+"""Requests and answers: routing and the endpoints, independent of how bytes reach the client."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterable
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler
-from typing import TYPE_CHECKING
 
 from echo_version.faults import FaultRequestError, parse_delay, parse_status_code
 from echo_version.negotiation import prefers_text
 from echo_version.service import Service, json_body
-
-if TYPE_CHECKING:
-    from echo_version.server import EchoServer
 
 JSON_TYPE = "application/json"
 TEXT_TYPE = "text/plain; charset=utf-8"
@@ -22,7 +18,7 @@ DELAY_PREFIX = "/delay/"
 # Route templates used as the `path` metric label, so its values stay few.
 OTHER_ROUTE = "other"
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
-BODYLESS = frozenset({204, 304})
+READ_METHODS = frozenset({"GET", "HEAD"})
 
 
 def reason_phrase(code: int) -> str:
@@ -33,173 +29,116 @@ def reason_phrase(code: int) -> str:
         return "Unknown Status"
 
 
-class Handler(BaseHTTPRequestHandler):
-    """Answers the requests of one connection (kept alive between requests)."""
+@dataclass(frozen=True)
+class Request:
+    """One request's head: method, target and headers (names in lower case)."""
 
-    protocol_version = "HTTP/1.1"
-    server_version = "echo-version"
-    sys_version = ""
-    disable_nagle_algorithm = True
-    timeout = 60  # seconds an idle kept-alive connection may hold a thread
-    server: EchoServer
-    _started = 0.0
+    method: str
+    target: str
+    headers: Mapping[str, str]
 
-    # --- request entry points -------------------------------------------------------------
-
-    def parse_request(self) -> bool:
-        self._started = time.perf_counter()
-        return super().parse_request()
-
-    def do_GET(self) -> None:
-        self._dispatch(head=False)
-
-    def do_HEAD(self) -> None:
-        self._dispatch(head=True)
-
-    def do_POST(self) -> None:
-        self._method_not_allowed()
-
-    do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_POST
-
-    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
-        """Malformed or unsupported requests get a JSON error and the connection is closed."""
-        self.close_connection = True
-        if not self._started:
-            self._started = time.perf_counter()
-        self._send(code, json_body({"error": message or reason_phrase(code)}), JSON_TYPE, OTHER_ROUTE)
-
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - base-class signature
-        """Connection notices of the base class (such as an idle keep-alive connection timing out)."""
-        self.server.service.log.event("connection", client=self.client_address[0], message=format % args)
-
-    # --- routing --------------------------------------------------------------------------
-
-    def _dispatch(self, head: bool) -> None:
-        service = self.server.service
-        service.lifecycle.enter()
-        try:
-            if self.headers.get("Content-Length", "0") != "0" or "Transfer-Encoding" in self.headers:
-                self.close_connection = True  # the unread request body would corrupt the next request
-            path = self.path.partition("?")[0]
-            endpoint = ROUTES.get(path)
-            if endpoint is not None:
-                endpoint(self, service, path, head)
-            elif path.startswith(STATUS_PREFIX):
-                self._status(path[len(STATUS_PREFIX):], head)
-            elif path.startswith(DELAY_PREFIX):
-                self._delay(path[len(DELAY_PREFIX):], head)
-            else:
-                self._send(404, json_body({"error": "not found", "path": path}), JSON_TYPE, OTHER_ROUTE, head=head)
-        finally:
-            service.lifecycle.leave()
-
-    def _method_not_allowed(self) -> None:
-        self.close_connection = True
-        path = self.path.partition("?")[0]
-        known = path in ROUTES or path.startswith((STATUS_PREFIX, DELAY_PREFIX))
-        if not known:
-            self._send(404, json_body({"error": "not found", "path": path}), JSON_TYPE, OTHER_ROUTE)
-            return
-        self._send(405, json_body({"error": f"method {self.command} not allowed; use GET or HEAD"}),
-                   JSON_TYPE, OTHER_ROUTE, headers=[("Allow", "GET, HEAD")])
-
-    # --- endpoints ------------------------------------------------------------------------
-
-    def _version(self, service: Service, path: str, head: bool) -> None:
-        faults = service.faults
-        if faults.delay_seconds:
-            time.sleep(faults.delay_seconds)
-        if faults.should_fail():
-            body = json_body({"error": "injected fault", "version": service.settings.app_version})
-            self._send(500, body, JSON_TYPE, path, head=head)
-        elif prefers_text(self.headers.get("Accept"), self.headers.get("User-Agent")):
-            self._send(200, service.version_text, TEXT_TYPE, path, head=head)
-        else:
-            self._send(200, service.version_json, JSON_TYPE, path, head=head)
-
-    def _index(self, service: Service, path: str, head: bool) -> None:
-        body = json_body({"service": "echo-version", "version": service.settings.app_version,
-                          "endpoints": ["/version", "/healthz", "/readyz", "/metrics",
-                                        "/status/{code}", "/delay/{seconds}"]})
-        self._send(200, body, JSON_TYPE, path, head=head)
-
-    def _healthz(self, service: Service, path: str, head: bool) -> None:
-        self._send(200, b'{"status":"ok"}\n', JSON_TYPE, path, head=head)
-
-    def _readyz(self, service: Service, path: str, head: bool) -> None:
-        if service.lifecycle.ready:
-            self._send(200, b'{"status":"ready"}\n', JSON_TYPE, path, head=head)
-        else:
-            self._send(503, b'{"status":"shutting down"}\n', JSON_TYPE, path, head=head)
-
-    def _metrics(self, service: Service, path: str, head: bool) -> None:
-        body, content_type, encoding = service.metrics.exposition(self.headers.get("Accept"),
-                                                                  self.headers.get("Accept-Encoding"))
-        headers = [("Content-Encoding", encoding)] if encoding else []
-        self._send(200, body, content_type, path, headers=headers, head=head)
-
-    def _status(self, value: str, head: bool) -> None:
-        route = STATUS_PREFIX + "{code}"
-        try:
-            code = parse_status_code(value)
-        except FaultRequestError as error:
-            self._send(400, json_body({"error": str(error)}), JSON_TYPE, route, head=head)
-            return
-        self._send(code, json_body({"code": code, "description": reason_phrase(code)}), JSON_TYPE, route,
-                   head=head)
-
-    def _delay(self, value: str, head: bool) -> None:
-        route = DELAY_PREFIX + "{seconds}"
-        try:
-            seconds = parse_delay(value)
-        except FaultRequestError as error:
-            self._send(400, json_body({"error": str(error)}), JSON_TYPE, route, head=head)
-            return
-        time.sleep(seconds)
-        self._send(200, json_body({"delay_seconds": seconds}), JSON_TYPE, route, head=head)
-
-    # --- response -------------------------------------------------------------------------
-
-    def _send(self, code: int, body: bytes, content_type: str, route: str,
-              headers: Iterable[tuple[str, str]] = (), head: bool = False) -> None:
-        """Write status line, headers and body with one write, then record metrics and the access log."""
-        service = self.server.service
-        if service.lifecycle.draining:
-            self.close_connection = True  # clients reconnect to a replica that is not shutting down
-        lines = [f"HTTP/1.1 {code} {reason_phrase(code)}",
-                 f"Date: {service.date_header()}",
-                 "Server: echo-version",
-                 f"X-App-Version: {service.settings.app_version}",
-                 "Cache-Control: no-store"]
-        bodyless = code in BODYLESS
-        if not bodyless:
-            lines.append(f"Content-Type: {content_type}")
-            lines.append(f"Content-Length: {len(body)}")
-        lines.extend(f"{name}: {value}" for name, value in headers)
-        if self.close_connection:
-            lines.append("Connection: close")
-        elif self.request_version == "HTTP/1.0":
-            lines.append("Connection: keep-alive")
-        payload = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
-        if not (head or bodyless):
-            payload += body
-        self.wfile.write(payload)
-        elapsed = time.perf_counter() - self._started
-        method = self.command if self.command in METHODS else OTHER_ROUTE
-        service.metrics.observe(route, method, code, elapsed)
-        if service.log.access_log:
-            # A request rejected while its request line is parsed has no path or headers yet.
-            headers = getattr(self, "headers", None)
-            service.log.access(method, getattr(self, "path", ""), code, elapsed, len(payload),
-                               self.client_address[0], headers.get("User-Agent") if headers else None)
-        self._started = 0.0
+    @property
+    def path(self) -> str:
+        return self.target.partition("?")[0]
 
 
-Endpoint = Callable[[Handler, Service, str, bool], None]
-ROUTES: dict[str, Endpoint] = {
-    "/": Handler._index,
-    "/version": Handler._version,
-    "/healthz": Handler._healthz,
-    "/readyz": Handler._readyz,
-    "/metrics": Handler._metrics,
+@dataclass(frozen=True)
+class Response:
+    """One answer; `route` is the metric label, `close` ends the connection after it."""
+
+    status: int
+    body: bytes
+    route: str = OTHER_ROUTE
+    content_type: str = JSON_TYPE
+    headers: tuple[tuple[str, str], ...] = ()
+    close: bool = False
+
+
+def error(status: int, message: str, route: str = OTHER_ROUTE, close: bool = False,
+          headers: tuple[tuple[str, str], ...] = ()) -> Response:
+    """A JSON error answer."""
+    return Response(status, json_body({"error": message}), route, headers=headers, close=close)
+
+
+async def answer(service: Service, request: Request) -> Response:
+    """Route a request to its endpoint; unknown methods, paths and parameters get JSON errors."""
+    path = request.path
+    if request.method not in METHODS:
+        return error(501, f"method {request.method} is not implemented; use GET or HEAD", close=True)
+    known = path in ROUTES or path.startswith((STATUS_PREFIX, DELAY_PREFIX))
+    if not known:
+        return Response(404, json_body({"error": "not found", "path": path}), close=request.method not in READ_METHODS)
+    if request.method not in READ_METHODS:
+        return error(405, f"method {request.method} not allowed; use GET or HEAD", close=True,
+                     headers=(("Allow", "GET, HEAD"),))
+    endpoint = ROUTES.get(path)
+    if endpoint is not None:
+        return await endpoint(service, request)
+    if path.startswith(STATUS_PREFIX):
+        return _status(path[len(STATUS_PREFIX):])
+    return await _delay(path[len(DELAY_PREFIX):])
+
+
+async def _version(service: Service, request: Request) -> Response:
+    faults = service.faults
+    if faults.delay_seconds:
+        await asyncio.sleep(faults.delay_seconds)
+    if faults.should_fail():
+        body = json_body({"error": "injected fault", "version": service.settings.app_version})
+        return Response(500, body, "/version")
+    if prefers_text(request.headers.get("accept"), request.headers.get("user-agent")):
+        return Response(200, service.version_text, "/version", TEXT_TYPE)
+    return Response(200, service.version_json, "/version")
+
+
+async def _index(service: Service, request: Request) -> Response:
+    body = json_body({"service": "echo-version", "version": service.settings.app_version,
+                      "endpoints": ["/version", "/healthz", "/readyz", "/metrics",
+                                    "/status/{code}", "/delay/{seconds}"]})
+    return Response(200, body, "/")
+
+
+async def _healthz(service: Service, request: Request) -> Response:
+    return Response(200, b'{"status":"ok"}\n', "/healthz")
+
+
+async def _readyz(service: Service, request: Request) -> Response:
+    if service.lifecycle.ready:
+        return Response(200, b'{"status":"ready"}\n', "/readyz")
+    return Response(503, b'{"status":"shutting down"}\n', "/readyz")
+
+
+async def _metrics(service: Service, request: Request) -> Response:
+    body, content_type, encoding = service.metrics.exposition(request.headers.get("accept"),
+                                                              request.headers.get("accept-encoding"))
+    headers = (("Content-Encoding", encoding),) if encoding else ()
+    return Response(200, body, "/metrics", content_type, headers)
+
+
+def _status(value: str) -> Response:
+    route = STATUS_PREFIX + "{code}"
+    try:
+        code = parse_status_code(value)
+    except FaultRequestError as problem:
+        return error(400, str(problem), route)
+    return Response(code, json_body({"code": code, "description": reason_phrase(code)}), route)
+
+
+async def _delay(value: str) -> Response:
+    route = DELAY_PREFIX + "{seconds}"
+    try:
+        seconds = parse_delay(value)
+    except FaultRequestError as problem:
+        return error(400, str(problem), route)
+    await asyncio.sleep(seconds)  # waits without holding a thread: many delays cost little
+    return Response(200, json_body({"delay_seconds": seconds}), route)
+
+
+Endpoint = Callable[[Service, Request], Awaitable[Response]]
+ROUTES: Mapping[str, Endpoint] = {
+    "/": _index,
+    "/version": _version,
+    "/healthz": _healthz,
+    "/readyz": _readyz,
+    "/metrics": _metrics,
 }

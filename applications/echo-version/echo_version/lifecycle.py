@@ -1,18 +1,21 @@
-"""Readiness and in-flight request tracking for graceful shutdown."""
+"""Readiness, open connections and in-flight requests, for probes, metrics and graceful shutdown.
+
+Used from the event loop's thread only, so plain counters need no lock."""
 
 from __future__ import annotations
 
-import threading
-import time
+import asyncio
 
 
 class Lifecycle:
     """Ready until shutdown begins; counts in-flight requests so shutdown can wait for them."""
 
     def __init__(self) -> None:
-        self._condition = threading.Condition()
+        self.connections = 0
         self._in_flight = 0
         self._draining = False
+        self._idle = asyncio.Event()
+        self._idle.set()
 
     @property
     def ready(self) -> bool:
@@ -28,28 +31,24 @@ class Lifecycle:
 
     def begin_shutdown(self) -> bool:
         """Mark the service not ready; True the first time only."""
-        with self._condition:
-            first = not self._draining
-            self._draining = True
-            return first
+        first = not self._draining
+        self._draining = True
+        return first
 
     def enter(self) -> None:
-        with self._condition:
-            self._in_flight += 1
+        self._in_flight += 1
+        self._idle.clear()
 
     def leave(self) -> None:
-        with self._condition:
-            self._in_flight -= 1
-            if self._in_flight == 0:
-                self._condition.notify_all()
+        self._in_flight -= 1
+        if self._in_flight == 0:
+            self._idle.set()
 
-    def wait_idle(self, timeout_seconds: float) -> int:
+    async def wait_idle(self, timeout_seconds: float) -> int:
         """Wait until no request is in flight or the timeout passes; returns how many remain."""
-        deadline = time.monotonic() + timeout_seconds
-        with self._condition:
-            while self._in_flight > 0:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    break
-                self._condition.wait(remaining)
-            return self._in_flight
+        try:
+            async with asyncio.timeout(timeout_seconds):
+                await self._idle.wait()
+        except TimeoutError:
+            pass
+        return self._in_flight

@@ -40,7 +40,7 @@ class Service:
             log=log,
             lifecycle=lifecycle,
             faults=Faults(settings.fault_error_rate, settings.fault_delay_seconds, settings.fault_seed),
-            metrics=Metrics(settings, lambda: lifecycle.in_flight),
+            metrics=Metrics(settings, lambda: lifecycle.in_flight, lambda: lifecycle.connections),
             version_json=json_body({"version": settings.app_version, "environment": settings.environment,
                                     "hostname": settings.hostname}),
             version_text=f"{settings.app_version}\n".encode(),

@@ -8,6 +8,7 @@ import re
 import socket
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 DEFAULT_PORT = 8080
 DEFAULT_HOST = "0.0.0.0"
@@ -29,6 +30,51 @@ class SettingsError(ValueError):
 
 
 @dataclass(frozen=True)
+class Limits:
+    """What one client, or many, may hold: connections, header bytes, and how long each phase may take.
+
+    The service README says why each default is what it is."""
+
+    # Connections served at once; further ones wait in the listen backlog.
+    max_connections: int = 4096
+    # A request line and headers longer than this get 414 or 431.
+    max_header_bytes: int = 8192
+    # From accepting a connection, or from the first byte of a kept-alive one's next request,
+    # to the end of the request's headers.
+    header_timeout_seconds: float = 10.0
+    # How long a kept-alive connection may wait for its next request.
+    keepalive_timeout_seconds: float = 60.0
+    # How long a client that does not read may keep an answer waiting.
+    send_timeout_seconds: float = 10.0
+
+
+@dataclass(frozen=True)
+class LimitOption:
+    """How one limit is set: its Limits field, flag, environment variable, range and --help text."""
+
+    field: str
+    flag: str
+    env: str
+    low: float
+    high: float
+    text: str
+
+
+LIMIT_OPTIONS = (
+    LimitOption("max_connections", "--max-connections", "MAX_CONNECTIONS", 1, 1_000_000,
+                "connections served at once; more wait to be accepted"),
+    LimitOption("max_header_bytes", "--max-header-bytes", "MAX_HEADER_BYTES", 1024, 1_048_576,
+                "size of a request's line and headers; larger ones get 414 or 431"),
+    LimitOption("header_timeout_seconds", "--header-timeout", "HEADER_TIMEOUT_SECONDS", 0.1, 600.0,
+                "seconds a client has to send a request's line and headers, in total"),
+    LimitOption("keepalive_timeout_seconds", "--keepalive-timeout", "KEEPALIVE_TIMEOUT_SECONDS", 0.1, 3600.0,
+                "seconds a kept-alive connection may wait for its next request"),
+    LimitOption("send_timeout_seconds", "--send-timeout", "SEND_TIMEOUT_SECONDS", 0.1, 600.0,
+                "seconds a client has to take in an answer"),
+)
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything the service needs to start."""
 
@@ -41,6 +87,7 @@ class Settings:
     fault_delay_seconds: float = 0.0
     fault_seed: int | None = None
     shutdown_timeout_seconds: float = DEFAULT_SHUTDOWN_TIMEOUT_SECONDS
+    limits: Limits = Limits()
     access_log: bool = True
     check_only: bool = False
 
@@ -64,6 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--shutdown-timeout",
                         help="seconds to let in-flight requests finish on SIGTERM "
                              f"(env SHUTDOWN_TIMEOUT_SECONDS, default {DEFAULT_SHUTDOWN_TIMEOUT_SECONDS:g})")
+    for option in LIMIT_OPTIONS:
+        default = getattr(Limits(), option.field)
+        parser.add_argument(option.flag, help=f"{option.text} (env {option.env}, default {default:g})")
     parser.add_argument("--quiet", action="store_true", help="do not write access logs")
     parser.add_argument("--check", action="store_true",
                         help="validate the settings, print them and exit (used when building the image)")
@@ -113,6 +163,11 @@ class _Reader:
             return default
         return number
 
+    def count(self, flag: str, env: str | None, default: int, low: int, high: int) -> int:
+        """A whole number that always has a value: the default when unset or invalid."""
+        number = self.integer(flag, env, default, low, high)
+        return default if number is None else number
+
     def label(self, flag: str, env: str, default: str) -> str:
         value, source = self.raw(flag, env)
         if value is None:
@@ -124,6 +179,19 @@ class _Reader:
         return value
 
 
+def _limits(reader: _Reader) -> Limits:
+    """Each limit from its flag or environment variable, whole numbers for counts, within its range."""
+    defaults = Limits()
+    values: dict[str, Any] = {}
+    for option in LIMIT_OPTIONS:
+        default = getattr(defaults, option.field)
+        if isinstance(default, int):
+            values[option.field] = reader.count(option.flag, option.env, default, int(option.low), int(option.high))
+        else:
+            values[option.field] = reader.number(option.flag, option.env, default, option.low, option.high)
+    return Limits(**values)
+
+
 def load_settings(argv: Sequence[str], environ: Mapping[str, str]) -> Settings:
     """Settings from the command line and environment; raises SettingsError naming every bad value."""
     args = build_parser().parse_args(list(argv))
@@ -131,10 +199,10 @@ def load_settings(argv: Sequence[str], environ: Mapping[str, str]) -> Settings:
     host, _ = reader.raw("--host", None)
     if host == "":
         reader.problems.append("--host: must not be empty")
-    port = reader.integer("--port", None, DEFAULT_PORT, 0, 65535)
+    port = reader.count("--port", None, DEFAULT_PORT, 0, 65535)
     settings = Settings(
         host=host or DEFAULT_HOST,
-        port=DEFAULT_PORT if port is None else port,
+        port=port,
         app_version=reader.label("--app-version", "APP_VERSION", DEFAULT_VERSION),
         environment=reader.label("--environment", "APP_ENVIRONMENT", DEFAULT_ENVIRONMENT),
         hostname=environ.get("POD_NAME", "").strip() or socket.gethostname(),
@@ -144,6 +212,7 @@ def load_settings(argv: Sequence[str], environ: Mapping[str, str]) -> Settings:
         fault_seed=reader.integer("--fault-seed", "FAULT_SEED", None, 0, 2**63 - 1),
         shutdown_timeout_seconds=reader.number("--shutdown-timeout", "SHUTDOWN_TIMEOUT_SECONDS",
                                                DEFAULT_SHUTDOWN_TIMEOUT_SECONDS, 0.0, 600.0),
+        limits=_limits(reader),
         access_log=not args.quiet,
         check_only=args.check,
     )

@@ -16,26 +16,39 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 # --- platform checker -------------------------------------------------------------------------------
 
+# The tests never reach the internet: the checker's online steps (chart downloads, pin checks) are off
+# unless a test turns them on against a loopback server.
+os.environ.setdefault("PD_OFFLINE", "1")
+
+
 def check_platform_source() -> Path:
     """The Flux tree the checker tests run on (the real platform/)."""
     return PROJECT_ROOT / "platform"
 
 
-def check_crds_source() -> Path | None:
-    """The CRD directory (PD_CRDS_DIR, else ../shared/crds), or None when neither exists."""
-    env = os.environ.get("PD_CRDS_DIR")
-    candidate = Path(env) if env else PROJECT_ROOT.parent / "shared" / "crds"
-    return candidate if candidate.is_dir() else None
+def check_charts_source() -> Path | None:
+    """Chart archives to render with: $PD_CHARTS_DIR, else ../shared/charts, or None when neither exists."""
+    env = os.environ.get("PD_CHARTS_DIR")
+    candidate = Path(env) if env else PROJECT_ROOT.parent / "shared" / "charts"
+    return candidate if candidate.is_dir() and any(candidate.glob("*.tgz")) else None
 
 
 @pytest.fixture
-def check_crds() -> Path:
-    """The CRD directory; skips schema-dependent tests where there is none."""
-    crds = check_crds_source()
-    if crds is None:
-        pytest.skip("no CRD directory (set PD_CRDS_DIR or provide ../shared/crds): custom resource schemas "
-                    "cannot be checked")
-    return crds
+def check_charts(monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The chart archive directory (also set as PD_CHARTS_DIR); skips tests that render charts where none exists."""
+    charts = check_charts_source()
+    if charts is None:
+        pytest.skip("no chart archives (set PD_CHARTS_DIR or provide ../shared/charts): HelmReleases cannot be "
+                    "rendered offline")
+    monkeypatch.setenv("PD_CHARTS_DIR", str(charts))
+    return charts
+
+
+@pytest.fixture
+def no_charts(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A fresh clone: no chart archives and an empty chart cache."""
+    monkeypatch.delenv("PD_CHARTS_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
 
 
 class CheckTree:
@@ -106,3 +119,86 @@ def check_tree(tmp_path: Path) -> CheckTree:
     target = tmp_path / "platform"
     shutil.copytree(source, target)
     return CheckTree(target)
+
+
+def run_check(*argv: str) -> int:
+    """`python -m progressive_delivery check ARGV` in-process; returns the exit code."""
+    import argparse
+
+    from progressive_delivery.check import cli
+
+    parser = argparse.ArgumentParser()
+    cli.register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["check", *argv])
+    return args.handler(args)
+
+
+def write_tree(root: Path, files: dict[str, str]) -> Path:
+    """A small Flux tree: tree-relative path -> YAML text."""
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return root
+
+
+def free_port() -> int:
+    """A TCP port of 127.0.0.1 that is free now."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class LoopbackServers:
+    """Servers on 127.0.0.1 started for one test, stopped by their process id."""
+
+    def __init__(self) -> None:
+        self.processes: list[Any] = []
+
+    def _start(self, argv: list[str], port: int) -> str:
+        import socket
+        import subprocess
+        import time
+
+        process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.processes.append(process)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    return f"127.0.0.1:{port}"
+            time.sleep(0.05)
+        pytest.fail(f"the loopback server {argv[1:3]} did not start")
+
+    def http(self, directory: Path) -> str:
+        """Serve a directory over HTTP; the base URL."""
+        import sys
+
+        port = free_port()
+        return "http://" + self._start([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1",
+                                        "--directory", str(directory)], port)
+
+    def oci(self, directory: Path, repository: str) -> str:
+        """Serve the chart archives of a directory as an OCI registry; the oci:// URL of `repository`."""
+        import sys
+
+        port = free_port()
+        script = str(Path(__file__).with_name("oci_registry.py"))
+        return f"oci://{self._start([sys.executable, script, str(port), str(directory), repository], port)}/" \
+            f"{repository}"
+
+    def stop(self) -> None:
+        import signal
+
+        for process in self.processes:
+            os.kill(process.pid, signal.SIGTERM)
+            process.wait(timeout=10)
+
+
+@pytest.fixture
+def loopback() -> Any:
+    servers = LoopbackServers()
+    yield servers
+    servers.stop()

@@ -1,71 +1,169 @@
-"""Timing budget: Go durations, analysis steps and the figures for the real tree."""
+"""The budget: from a new image to its canary's start, by what the controllers do with the tree's settings."""
+
+from __future__ import annotations
 
 import pytest
-from conftest import check_platform_source
+from conftest import check_platform_source, write_tree
 
-from progressive_delivery.check import check_platform
-from progressive_delivery.check.budget import analysis_steps, format_duration, parse_duration
+from progressive_delivery.check.budget import (
+    DEFAULT_REQUEUE_DEPENDENCY,
+    analysis_steps,
+    format_duration,
+    parse_duration,
+)
+from progressive_delivery.check.pipeline import run
 
 
 @pytest.mark.parametrize("text, seconds", [("30s", 30), ("1m", 60), ("1h30m", 5400), ("1m30s", 90),
                                            ("500ms", 0.5), ("0", 0), ("2.5m", 150)])
-def test_parse_duration(text, seconds):
+def test_go_durations(text, seconds):
     assert parse_duration(text) == seconds
 
 
 @pytest.mark.parametrize("text", ["", "1x", "m", "10", None])
-def test_parse_duration_rejects(text):
+def test_not_go_durations(text):
     assert parse_duration(text) is None
 
 
 def test_format_duration():
-    assert format_duration(30) == "30s" and format_duration(90) == "1m30s" and format_duration(3700) == "1h1m40s"
+    assert [format_duration(s) for s in (30, 90, 31.5, 3700)] == ["30s", "1m30s", "31.5s", "61m40s"]
 
 
-@pytest.mark.parametrize("analysis, skip, steps", [
-    ({"maxWeight": 50, "stepWeight": 10}, False, 5),
-    ({"maxWeight": 50, "stepWeight": 20}, False, 3),
-    ({"stepWeights": [5, 10, 25, 50]}, False, 4),
-    ({"iterations": 10}, False, 10),
-    ({"maxWeight": 50, "stepWeight": 10}, True, 0),
+@pytest.mark.parametrize("analysis, steps", [
+    ({"maxWeight": 50, "stepWeight": 10}, 5), ({"maxWeight": 60, "stepWeight": 20}, 3),
+    ({"stepWeights": [5, 10, 25, 50]}, 4), ({"iterations": 10}, 10), ({}, 0),
 ])
-def test_analysis_steps(analysis, skip, steps):
-    assert analysis_steps(analysis, skip)[0] == steps
+def test_analysis_steps(analysis, steps):
+    assert analysis_steps(analysis) == steps
 
 
-def test_budget_of_the_real_tree_follows_the_formula():
-    from progressive_delivery.config import GIT_SYNC_INTERVAL_SECONDS
-
-    report = check_platform(check_platform_source())
-    for stack in report.stacks:
-        lines = report.budgets[stack]
-        latency = next(line for line in lines if "new image -> canary" in line)
-        parts = [parse_duration(p.rsplit(" ", 1)[1].rstrip(")")) for p in latency.split("(", 1)[1].split(" + ")]
-        total = parse_duration(latency.split("at most ")[1].split(" ")[0])
-        assert len(parts) == 5 and total == sum(parts) and GIT_SYNC_INTERVAL_SECONDS in parts
-        # apps waits for infrastructure-manifests, which waits for infrastructure-releases.
-        assert "2 x dependency requeue of Kustomization flux-system/apps 1m0s" in latency
-        assert total <= 180, f"{stack}: a new image must reach its canary within 3 minutes ({latency})"
-        duration = next(line for line in lines if "clean canary" in line)
-        assert "initialisation" in duration and "promotion" in duration
+def kustomization(name: str, path: str, depends: list[dict] | None = None) -> str:
+    lines = ["apiVersion: kustomize.toolkit.fluxcd.io/v1", "kind: Kustomization", "metadata:", f"  name: {name}",
+             "  namespace: flux-system", "spec:", "  interval: 10m", "  prune: true", f"  path: {path}",
+             "  sourceRef:", "    kind: GitRepository", "    name: flux-system"]
+    for dep in depends or []:
+        lines.append("  dependsOn:" if dep is depends[0] else "")
+        lines += [f"    - name: {dep['name']}"] + ([f"      readyExpr: '{dep['expr']}'"] if "expr" in dep else [])
+    return "\n".join(line for line in lines if line) + "\n"
 
 
-def test_dependency_depth_counts_the_longest_chain():
-    from progressive_delivery.check.budget import dependency_depth
-    from progressive_delivery.check.model import KubeObject
-    from progressive_delivery.check.view import StackView
+APP = """apiVersion: v1
+kind: Namespace
+metadata: {name: web}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: web}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: web, image: "registry.example.com/web:1.0.0", ports: [{containerPort: 80}]}]}
+---
+apiVersion: flagger.app/v1beta1
+kind: Canary
+metadata: {name: web, namespace: web}
+spec:
+  targetRef: {apiVersion: apps/v1, kind: Deployment, name: web}
+  service: {port: 80}
+  analysis: {interval: ANALYSIS, threshold: 3, maxWeight: 50, stepWeight: 25}
+---
+apiVersion: image.toolkit.fluxcd.io/v1
+kind: ImageRepository
+metadata: {name: web, namespace: flux-system}
+spec: {image: registry.example.com/web, interval: 45s}
+---
+apiVersion: image.toolkit.fluxcd.io/v1
+kind: ImagePolicy
+metadata: {name: web, namespace: flux-system}
+spec:
+  imageRepositoryRef: {name: web}
+  policy: {semver: {range: ">=0.0.0"}}
+---
+apiVersion: image.toolkit.fluxcd.io/v1
+kind: ImageUpdateAutomation
+metadata: {name: web, namespace: flux-system}
+spec:
+  interval: 10m
+  sourceRef: {kind: GitRepository, name: flux-system}
+  git: {commit: {author: {name: bot, email: bot@example.com}}}
+  update: {path: ./app, strategy: Setters}
+"""
 
-    def kustomization(name, *depends):
-        body = {"apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
-                "metadata": {"name": name, "namespace": "flux-system"},
-                "spec": {"dependsOn": [{"name": d} for d in depends]}}
-        return KubeObject(body, f"clusters/{name}.yaml", "flux-system/flux-system")
+FLAGGER_CRD = """apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: canaries.flagger.app}
+spec:
+  group: flagger.app
+  names: {kind: Canary, plural: canaries}
+  scope: Namespaced
+  versions: [{name: v1beta1, served: true, schema: {openAPIV3Schema: {type: object}}}]
+"""
 
-    view = StackView(stack="staging", values={}, branch="main", tree=None, validator=None)
-    for obj in (kustomization("a"), kustomization("b", "a"), kustomization("c", "a", "b"),
-                kustomization("loop", "loop")):
-        view.add(obj)
-    assert dependency_depth(view, "flux-system/a") == 0
-    assert dependency_depth(view, "flux-system/c") == 2
-    assert dependency_depth(view, "flux-system/loop") == 1
-    assert dependency_depth(view, "flux-system/missing") == 0
+
+def budget_of(tmp_path, depends: list[dict], analysis: str = "30s", extra: dict | None = None):
+    files = {
+        "clusters/c/base.yaml": kustomization("base", "./base"),
+        "clusters/c/infra.yaml": kustomization("infra", "./infra", [{"name": "base"}]),
+        "clusters/c/app.yaml": kustomization("app", "./app", depends),
+        "base/ns.yaml": "apiVersion: v1\nkind: Namespace\nmetadata: {name: base}\n",
+        "infra/ns.yaml": "apiVersion: v1\nkind: Namespace\nmetadata: {name: infra}\n",
+        "app/app.yaml": APP.replace("ANALYSIS", analysis),
+        **(extra or {}),
+    }
+    write_tree(tmp_path / "crds", {"flagger.yaml": FLAGGER_CRD})
+    report, _ = run(write_tree(tmp_path / "tree", files), crds_dir=tmp_path / "crds", cluster_path="clusters/c",
+                    online=False)
+    assert report.ok, report.format()
+    [canary] = report.budgets["clusters/c"].canaries
+    return canary
+
+
+def test_each_dependency_level_costs_one_requeue(tmp_path):
+    canary = budget_of(tmp_path, [{"name": "infra"}])
+    seconds = [step.seconds for step in canary.steps]
+    # scan interval, policy and automation at once, git poll of flux bootstrap's 1m with 5% jitter, 2 levels, tick
+    assert seconds == [45.0, 0.0, 63.0, 2 * DEFAULT_REQUEUE_DEPENDENCY, 30.0]
+    assert canary.image_to_start == sum(seconds)
+    assert (canary.analysis_steps, canary.clean_run) == (2, 30.0 * (1 + 2 + 3))
+
+
+@pytest.mark.parametrize("expression, waits", [
+    # applied once, spec observed, not failed: true while the dependency reconciles the new revision
+    ("has(dep.status.lastAppliedRevision) && dep.metadata.generation == dep.status.observedGeneration && "
+     "!dep.status.conditions.exists(c, c.type == 'Ready' && c.status == 'False')", False),
+    # Ready is Unknown while the dependency reconciles: waits like the built-in check
+    ("dep.status.conditions.exists(c, c.type == 'Ready' && c.status == 'True')", True),
+    # a revision comparison waits too
+    ("dep.status.lastAttemptedRevision == dep.status.lastAppliedRevision", True),
+    # an expression that fails to evaluate is retried like false
+    ("dep.status.nothing == 1", True),
+])
+def test_ready_expressions_are_evaluated_as_a_new_revision_finds_the_dependency(tmp_path, expression, waits):
+    """app -> infra (with the expression) -> base: waiting on infra also waits for infra's own wait on base."""
+    canary = budget_of(tmp_path, [{"name": "infra", "expr": expression.replace("'", "''")}])
+    assert canary.steps[3].seconds == (2 * DEFAULT_REQUEUE_DEPENDENCY if waits else 0.0)
+
+
+def test_the_tree_can_change_the_requeue_interval_and_flagger_keeps_a_10s_minimum(tmp_path):
+    controller = ("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: kustomize-controller, namespace: "
+                  "flux-system}\nspec:\n  selector: {matchLabels: {app: k}}\n  template:\n    metadata: {labels: "
+                  "{app: k}}\n    spec: {containers: [{name: manager, image: kc, args: [--requeue-dependency=5s]}]}\n")
+    canary = budget_of(tmp_path, [{"name": "infra"}], analysis="2s", extra={
+        "clusters/c/flux-system.yaml": "apiVersion: v1\nkind: Namespace\nmetadata: {name: flux-system}\n---\n"
+                                       + controller})
+    assert canary.steps[3].seconds == 10.0 and canary.steps[4].seconds == 10.0
+
+
+def test_without_image_automation_there_is_no_figure(tmp_path):
+    canary = budget_of(tmp_path, [], extra={"app/app.yaml": APP.replace("ANALYSIS", "1m").replace(
+        "image: registry.example.com/web", "image: elsewhere.example.com/web")})
+    assert canary.image_to_start is None and canary.analysis_interval == 60.0
+
+
+def test_the_project_tree_has_a_budget_for_each_stack():
+    report, views = run(check_platform_source(), online=False)
+    for view in views:
+        [canary] = report.budgets[view.target.name].canaries
+        assert canary.image_to_start == sum(step.seconds for step in canary.steps) > 0
+        assert "new image -> canary applications/echo-version starts: at most" in canary.lines()[0]

@@ -1,42 +1,131 @@
-"""kustomize error messages as the checker shows them."""
+"""The build stage: the artifact Flux builds from, the kustomization it writes, post-build substitution."""
 
-from pathlib import Path
+from __future__ import annotations
 
-from progressive_delivery.check.build import _kustomize_error
+import pytest
+from conftest import write_tree
 
-ROOT = Path("/work/project/platform")
-OVERLAY = Path("/tmp/pd-check-abc123")
+from progressive_delivery.check.build.artifacts import ArtifactError, compose
+from progressive_delivery.check.build.generator import GenerateError, generate, scan_manifests, secure_join
+from progressive_delivery.check.build.kustomize import Artifact
+from progressive_delivery.check.build.substitute import Variables, substitute_object, variables
+from progressive_delivery.check.load.artifact import artifact_files
+from progressive_delivery.check.model import Findings, KubeObject
+from progressive_delivery.check.pipeline import run
 
-# kubectl's own log lines, as captured from `kubectl kustomize` (kustomize v5).
-ONE_LINE = ('E1127 00:24:21.590421   30901 run.go:72] "command failed" err="replacements must specify a source '
-            'and at least one target"\n')
-MULTI_LINE = ('E1127 00:18:47.133400   26296 run.go:72] "command failed" err=<\n'
-              '\ttrouble configuring builtin HelmChartInflationGenerator with config: `\n'
-              '\tname: x\n'
-              '\t`: must specify --enable-helm\n'
-              ' >\n')
-QUOTED_PATH = ('E1127 00:24:16.005770   30842 run.go:72] "command failed" err="accumulating resources: '
-               "accumulation err='accumulating resources from '../../work/project/platform/apps/staging': "
-               'evalsymlink failure on \\"/work/project/platform/apps/staging/x.yaml\\""\n')
+CONFIG = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {}\n"
+KUSTOMIZATION = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
 
 
-def test_one_line_error_loses_the_log_prefix():
-    assert _kustomize_error(ONE_LINE, OVERLAY, ROOT) == "replacements must specify a source and at least one target"
+def test_artifact_leaves_out_what_source_controller_ignores(tmp_path):
+    files = {"a.yaml": "", "logo.png": "", ".github/workflows/ci.yaml": "", "deep/.sops.yaml": "", "deep/b.yml": ""}
+    assert artifact_files(write_tree(tmp_path / "default", files)) == ["a.yaml", "deep/b.yml"]
+    files = {**files, ".sourceignore": "*.yml\n", "sub/.sourceignore": "c.yaml\n", "sub/c.yaml": "", "c.yaml": ""}
+    # With ignore files, only the VCS patterns stay besides them (CI and image files are then kept).
+    assert artifact_files(write_tree(tmp_path / "ignored", files)) == [
+        ".github/workflows/ci.yaml", ".sourceignore", "a.yaml", "c.yaml", "deep/.sops.yaml", "logo.png",
+        "sub/.sourceignore"]
+    assert "a.yaml" not in artifact_files(tmp_path / "ignored", spec_ignore="/a.yaml\n")
 
 
-def test_multi_line_error_is_joined_without_the_log_prefix():
-    message = _kustomize_error(MULTI_LINE, OVERLAY, ROOT)
-    assert message == ("trouble configuring builtin HelmChartInflationGenerator with config: ` name: x `: must "
-                       "specify --enable-helm")
-    assert "E1127" not in message and "err=<" not in message and "command failed" not in message
+def test_generated_kustomization_lists_manifests_and_stops_at_kustomizations(tmp_path):
+    root = write_tree(tmp_path, {"app/a.yaml": "", "app/notes.txt": "", "app/deep/b.yml": "",
+                                 "app/base/kustomization.yaml": KUSTOMIZATION, "app/base/c.yaml": ""})
+    assert scan_manifests(root / "app") == ["./a.yaml", "./base", "./deep/b.yml"]
+    generated = generate(root / "app", {"targetNamespace": "team", "namePrefix": "p-"})
+    assert generated.created and generated.file == root / "app" / "kustomization.yaml"
+    assert generated.content["resources"] == ["./a.yaml", "./base", "./deep/b.yml"]
+    assert (generated.content["namespace"], generated.content["namePrefix"]) == ("team", "p-")
+    empty = generate(write_tree(tmp_path / "empty", {"README.md": ""}), {})
+    assert empty.content["namespace"] == "_placeholder" and "resources" not in empty.content
 
 
-def test_paths_are_made_relative_to_the_tree():
-    message = _kustomize_error(QUOTED_PATH, OVERLAY, ROOT)
-    assert "accumulating resources from 'apps/staging'" in message
-    assert '"apps/staging/x.yaml"' in message and "/work/project" not in message
+def test_flux_spec_is_written_into_an_existing_kustomization(tmp_path):
+    root = write_tree(tmp_path, {"app/kustomization.yaml": KUSTOMIZATION + (
+        "resources: [a.yaml]\npatches: [{path: p.yaml}]\nimages:\n"
+        "  - {name: app, newName: registry/app, newTag: '1.0', digest: 'sha256:old'}\n"), "app/comp/x": ""})
+    spec = {"patches": [{"patch": "- op: remove\n  path: /x", "target": {"kind": "ConfigMap"}}],
+            "images": [{"name": "app", "newTag": "2.0"}, {"name": "other", "newName": "o"}],
+            "components": ["comp", "missing"], "ignoreMissingComponents": True}
+    content = generate(root / "app", spec).content
+    assert content["patches"] == [{"path": "p.yaml"}, {"patch": "- op: remove\n  path: /x",
+                                                       "target": {"kind": "ConfigMap"}}]
+    assert content["images"] == [{"name": "app", "newName": "registry/app", "newTag": "2.0"},
+                                 {"name": "other", "newName": "o"}]
+    assert content["components"] == ["comp"]
+    with pytest.raises(GenerateError, match="must be local and relative"):
+        generate(root / "app", {"components": ["https://example.com/x"]})
 
 
-def test_unknown_output_is_kept_without_klog_prefixes():
-    text = "W1127 00:00:00.000000   1 warnings.go:70] something odd\nplain error text\n"
-    assert _kustomize_error(text, OVERLAY, ROOT) == "something odd plain error text"
+def test_spec_path_never_leaves_the_artifact(tmp_path):
+    assert secure_join(tmp_path, "../../etc") == tmp_path / "etc"
+    assert secure_join(tmp_path, "./a/../b/") == tmp_path / "b" and secure_join(tmp_path, "") == tmp_path
+
+
+def kustomization(spec: dict) -> KubeObject:
+    return KubeObject({"apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
+                       "metadata": {"name": "apps", "namespace": "flux-system"}, "spec": spec}, "k.yaml", "x")
+
+
+def test_variables_come_from_sources_then_inline_values():
+    secret = KubeObject({"kind": "Secret", "data": {"token": "c2Vj\ncmV0"}, "stringData": {"user": "me\n"}},
+                        "-", "program")
+    config = KubeObject({"kind": "ConfigMap", "data": {"env": "prod", "token": "plain"}}, "-", "program")
+    sources = {("ConfigMap", "settings"): config, ("Secret", "creds"): secret}
+    found = variables(kustomization({"postBuild": {
+        "substituteFrom": [{"kind": "ConfigMap", "name": "settings"}, {"kind": "Secret", "name": "creds"},
+                           {"kind": "Secret", "name": "gone", "optional": True},
+                           {"kind": "ConfigMap", "name": "missing"}],
+        "substitute": {"env": "staging\n"}}}), lambda kind, ns, name: sources.get((kind, name)))
+    assert found.values == {"env": "staging", "token": "secret", "user": "me"}
+    assert found.missing_sources == ["ConfigMap flux-system/missing"]
+    assert variables(kustomization({}), lambda *a: None).values is None
+
+
+@pytest.mark.parametrize("post_build, expected, reported", [
+    ({"substitute": {"a": "1"}}, "1  ${c} x", ["b"]),           # b unset: empty, and reported
+    ({}, "as built", []),                                        # no variables: nothing substituted
+    ({"substituteStrategy": "Always"}, "  ${c} x", ["a", "b"]),  # ...unless the strategy says always
+])
+def test_substitution_follows_flux(post_build, expected, reported):
+    obj = KubeObject({"kind": "ConfigMap"}, "c.yaml", "flux-system/apps")
+    out = Findings("test")
+    found = variables(kustomization({"postBuild": post_build}), lambda *a: None)
+    body = substitute_object("data: {v: '${a} ${b} $${c} ${d:=x}'}\n", {"data": {"v": "as built"}}, found, obj,
+                             kustomization({}), out, set())
+    assert body["data"]["v"] == expected
+    assert [f.message.split("}")[0] + "}" for f in out.items] == [f"uses ${{{', '.join(reported)}}}"] * bool(reported)
+
+
+def test_an_object_with_substitution_disabled_is_left_alone():
+    body = {"metadata": {"labels": {"kustomize.toolkit.fluxcd.io/substitute": "disabled"}}, "data": {"v": "${x}"}}
+    result = substitute_object("data: {v: '${x}'}\n", body, Variables({"y": "1"}), KubeObject(body, "-", "x"),
+                               kustomization({}), Findings("test"), set())
+    assert result is body
+
+
+def test_artifact_generator_copies(tmp_path):
+    tree = write_tree(tmp_path / "tree", {"apps/base/a/k.yaml": "a", "apps/prod/k.yaml": "p", "one.yaml": "1",
+                                          "apps/base/a/skip.md": "s"})
+    generator = KubeObject({"kind": "ArtifactGenerator", "metadata": {"name": "g", "namespace": "flux-system"},
+                            "spec": {"artifacts": [{"name": "apps", "copy": [
+                                {"from": "@repo/apps/base/**", "to": "@artifact/base/", "exclude": ["*.md"]},
+                                {"from": "@repo/apps/prod", "to": "@artifact/"},
+                                {"from": "@repo/one.yaml", "to": "@artifact/renamed.yaml"}]}]}}, "g.yaml", "x")
+    artifact = compose(generator, "apps", Artifact(tree, "digest"), {"repo"}, tmp_path / "out")
+    assert artifact.origins == {"base/a/k.yaml": "apps/base/a/k.yaml", "prod/k.yaml": "apps/prod/k.yaml",
+                                "renamed.yaml": "one.yaml"}
+    with pytest.raises(ArtifactError, match="is not this repository"):
+        compose(generator, "apps", Artifact(tree, "digest"), {"other"}, tmp_path / "out2")
+
+
+def test_build_failures_are_findings_on_the_kustomization(tmp_path):
+    root = write_tree(tmp_path, {
+        "clusters/c/apps.yaml": ("apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n"
+                                 "  name: apps\n  namespace: flux-system\nspec:\n  interval: 1m\n  prune: true\n"
+                                 "  path: ./apps\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n"),
+        "apps/kustomization.yaml": KUSTOMIZATION + "resources: [missing.yaml]\n"})
+    report, _ = run(root, cluster_path="clusters/c")
+    [finding] = report.findings
+    assert (finding.path, finding.name) == ("clusters/c/apps.yaml", "apps")
+    assert finding.message.startswith("Flux cannot build path './apps': ") and "missing.yaml" in finding.message

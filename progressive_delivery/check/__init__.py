@@ -1,10 +1,13 @@
-"""Offline checker of the platform tree: builds every Flux Kustomization of every stack,
-validates every object strictly and checks that the objects refer to each other correctly.
+"""Offline checker of a Flux tree: builds every Flux Kustomization as kustomize-controller does, renders
+every HelmRelease with Helm, validates every object strictly and checks that objects refer to each other.
 
     from progressive_delivery.check import check_platform, InputError
+
+Stages (pipeline.py): load/ -> build/ -> render/ -> validate/ -> rules/ -> report.py.
 """
 
-from .model import Finding, InputError, Report
-from .runner import check_platform
+from .model import Finding, InputError
+from .pipeline import check_platform
+from .report import Report
 
-__all__ = ["check_platform", "Finding", "InputError", "Report"]
+__all__ = ["Finding", "InputError", "Report", "check_platform"]

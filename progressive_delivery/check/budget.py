@@ -1,148 +1,237 @@
-"""Timing budget of a release, computed from the intervals and analysis settings in the tree.
+"""How long a new image takes to start its canary, and a clean canary run, from what the tree sets.
 
-Worst-case latency from a pushed image to the start of its canary: the
-image is pushed just after a scan, so it waits a full
-ImageRepository.interval; the ImageUpdateAutomation commits on its next run
-(ImageUpdateAutomation.interval); Flux fetches the commit on the next
-GitRepository interval (the program's GIT_SYNC_INTERVAL_SECONDS); a new
-revision triggers every Kustomization at once, but one whose dependencies have
-not yet applied that revision retries after kustomize-controller's
---requeue-dependency (30s by default), once per level of its dependsOn chain;
-Flagger notices the changed Deployment on its next check of the Canary
-(analysis.interval).
+Worst case from a new image in the registry to the canary's start (Flagger's "New revision
+detected", phase Progressing), as the pinned controllers behave:
 
-Duration of a clean canary, with I = analysis.interval (Flagger's default 60s):
-  I x (1 + N + 3)
-where 1 tick initialises (the canary Deployment is scaled up and must be
-ready), N ticks are analysis steps, and 3 ticks promote (copy the spec to
-the primary, wait for its rollout and route all traffic back to it, scale the
-canary down). N is ceil(maxWeight / stepWeight) for progressive traffic
-shifting, len(stepWeights) when explicit steps are given, `iterations` for
-A/B testing and blue/green, and 0 with skipAnalysis.
+1. image-reflector-controller scans an ImageRepository every spec.interval, so a tag pushed just
+   after a scan waits a full interval (fluxcd/image-reflector-controller@debe2aa, v1.2.0+7:
+   internal/controller/imagerepository_controller.go shouldScan/RequeueAfter, no jitter);
+2. the ImagePolicy watches its ImageRepository and the ImageUpdateAutomation watches ImagePolicies
+   for a new latest image, so both react at once: neither interval counts
+   (image-reflector-controller internal/controller/imagepolicy_controller.go Watches(ImageRepository);
+   fluxcd/image-automation-controller@v1.2.1 and @d36e2ea:
+   internal/controller/imageupdateautomation_controller.go:155-158 Watches(ImagePolicy));
+3. source-controller fetches the pushed commit on the GitRepository's next poll: its interval plus
+   up to --interval-jitter-percentage (default 5%) of it (fluxcd/source-controller@39b711b1:
+   internal/controller/gitrepository_controller.go:240 JitteredIntervalDuration;
+   fluxcd/pkg@runtime/v0.110.1: runtime/jitter/interval.go:31 and jitter.go Percent);
+4. a new revision reconciles every Kustomization of that source at once, but one whose dependsOn
+   entry is not Ready at the same revision retries after --requeue-dependency (default 30s), with no
+   watch on dependencies to wake it earlier; a dependsOn entry with readyExpr replaces that check
+   (the AdditiveCELDependencyCheck feature gate is off by default), so an expression that does not
+   look at revisions passes at once (fluxcd/kustomize-controller@v1.9.4: main.go:115,
+   internal/controller/kustomization_controller.go:246-264 and 551-630,
+   internal/controller/kustomization_manager.go:139-194, internal/features/features.go:90). The
+   expression is evaluated (cel-python) with `self` and `dep` as the two states a new revision finds
+   a dependency in: still Ready at the previous revision, and reconciling the new one (Ready Unknown,
+   lastAttemptedRevision new, lastAppliedRevision old); only when it holds in both is the level free.
+   Each dependency is assumed to apply its unchanged content within one requeue;
+5. Flagger runs each Canary's check on a ticker of analysis.interval (default 60s, at least 10s)
+   and notices the changed target on its next tick (fluxcd/flagger@v1.44.0:
+   pkg/controller/scheduler.go:106-120, job.go Start, pkg/apis/flagger/v1beta1/canary.go:33,637-651).
+
+A clean canary run takes analysis.interval x (1 + N + 3): the tick that detects the revision and
+returns (scheduler.go:329-350), N ticks that shift traffic (ceil(maxWeight/stepWeight), the
+stepWeights, or iterations), and three that promote: copy the spec to the primary (616-634), route
+all traffic back and finalise, then scale the canary down (381-426).
 """
 
 from __future__ import annotations
 
 import math
 import re
+from dataclasses import dataclass, field
 
-from .access import mapping, sequence
+from .access import mapping, mappings, sequence, text
 from .model import KubeObject
-from .view import StackView
+from .view import ClusterView, containers, pod_template
 
 DEFAULT_ANALYSIS_INTERVAL = 60.0
-# kustomize-controller's --requeue-dependency default: how long a Kustomization
-# waits before looking again at dependencies not yet at the new revision.
-REQUEUE_DEPENDENCY_SECONDS = 30.0
-INITIALISATION_TICKS = 1
+MIN_ANALYSIS_INTERVAL = 10.0
+DEFAULT_REQUEUE_DEPENDENCY = 30.0
+DEFAULT_JITTER_PERCENT = 5.0
 PROMOTION_TICKS = 3
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
 _UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 
-def parse_duration(text: object) -> float | None:
-    """Seconds in a Go duration string such as 1m30s; None when it is not one."""
-    value = str(text or "").strip()
-    if not value:
-        return None
-    if value == "0":
+def parse_duration(value: object) -> float | None:
+    """Seconds of a Go duration such as 1m30s; None when it is not one."""
+    written = str(value or "").strip()
+    if written == "0":
         return 0.0
-    parts = _DURATION.findall(value)
-    if not parts or "".join(n + u for n, u in parts) != value:
+    parts = _DURATION.findall(written)
+    if not parts or "".join(n + u for n, u in parts) != written:
         return None
     return sum(float(n) * _UNITS[u] for n, u in parts)
 
 
 def format_duration(seconds: float) -> str:
-    seconds = int(round(seconds))
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}h{minutes}m{secs}s"
-    if minutes:
-        return f"{minutes}m{secs}s"
-    return f"{secs}s"
+    minutes, rest = divmod(round(seconds, 1), 60)
+    shown = f"{rest:g}s" if rest or not minutes else ""
+    return f"{int(minutes)}m{shown}" if minutes else shown
 
 
-def analysis_steps(analysis: dict, skip: bool) -> tuple[int, str]:
-    """Number of analysis ticks of a clean canary and how it was derived."""
-    if skip:
-        return 0, "skipAnalysis"
-    weights = sequence(analysis, "stepWeights")
-    if weights:
-        return len(weights), f"{len(weights)} stepWeights"
-    iterations = analysis.get("iterations")
-    if isinstance(iterations, int) and iterations > 0:
-        return iterations, f"{iterations} iterations"
-    step, maximum = analysis.get("stepWeight"), analysis.get("maxWeight", 50)
-    if not isinstance(maximum, (int, float)):
-        maximum = 50
-    if isinstance(step, (int, float)) and step > 0:
-        steps = math.ceil(float(maximum) / float(step))
-        return steps, f"{steps} steps (maxWeight {maximum} / stepWeight {step})"
-    return 0, "no analysis steps"
+@dataclass(frozen=True)
+class Step:
+    """One wait on the way, in seconds, with what sets it."""
+
+    what: str
+    seconds: float
 
 
-def _interval(obj: KubeObject, field: str = "interval") -> float | None:
-    return parse_duration(obj.spec.get(field))
+@dataclass
+class CanaryBudget:
+    canary: str                                   # namespace/name
+    steps: list[Step] = field(default_factory=list)
+    image_to_start: float | None = None           # None: no image automation updates its target
+    analysis_interval: float = DEFAULT_ANALYSIS_INTERVAL
+    analysis_steps: int = 0
+    clean_run: float = 0.0
 
-
-def _longest(objects: list[KubeObject]) -> KubeObject | None:
-    timed = [o for o in objects if _interval(o) is not None]
-    return max(timed, key=lambda o: _interval(o) or 0.0) if timed else None
-
-
-def dependency_depth(view: StackView, applied_by: str) -> int:
-    """Length of the longest dependsOn chain below the Flux Kustomization `namespace/name`."""
-    by_name = {f"{k.namespace}/{k.name}": k for k in view.flux_kustomizations()}
-
-    def depth(key: str, seen: frozenset[str]) -> int:
-        kustomization = by_name.get(key)
-        if kustomization is None or key in seen:
-            return 0
-        below = [depth(f"{mapping(d).get('namespace') or kustomization.namespace}/{mapping(d).get('name')}",
-                       seen | {key})
-                 for d in sequence(kustomization.spec, "dependsOn")]
-        return 1 + max(below) if below else 0
-
-    return depth(applied_by, frozenset())
-
-
-def budget_lines(view: StackView) -> list[str]:
-    """The --budget lines of one stack."""
-    from ..config import GIT_SYNC_INTERVAL_SECONDS
-
-    lines: list[str] = []
-    repository = _longest(list(view.of_kind("ImageRepository")))
-    automation = _longest(list(view.of_kind("ImageUpdateAutomation")))
-    canaries = sorted(view.of_kind("Canary"), key=lambda c: (c.namespace, c.name))
-    if not canaries:
-        return ["  budget: no Canary in the tree"]
-    for canary in canaries:
-        analysis = mapping(canary.spec, "analysis")
-        interval = parse_duration(analysis.get("interval")) or DEFAULT_ANALYSIS_INTERVAL
-        where = f"{canary.namespace}/{canary.name}"
-        if repository is not None and automation is not None:
-            parts = [
-                (_interval(repository) or 0.0, f"ImageRepository {repository.namespace}/{repository.name} interval"),
-                (_interval(automation) or 0.0,
-                 f"ImageUpdateAutomation {automation.namespace}/{automation.name} interval"),
-                (float(GIT_SYNC_INTERVAL_SECONDS), "GitRepository flux-system interval"),
-            ]
-            levels = dependency_depth(view, canary.applied_by)
-            if levels:
-                parts.append((levels * REQUEUE_DEPENDENCY_SECONDS,
-                              f"{levels} x dependency requeue of Kustomization {canary.applied_by}"))
-            parts.append((interval, f"Canary {where} analysis.interval"))
-            total = sum(seconds for seconds, _ in parts)
-            detail = " + ".join(f"{label} {format_duration(seconds)}" for seconds, label in parts)
-            lines.append(f"  budget: new image -> canary {where} starts: at most {format_duration(total)} "
-                         f"({detail})")
+    def lines(self) -> list[str]:
+        if self.image_to_start is None:
+            first = f"  budget: new image -> canary {self.canary}: no image automation updates its target"
         else:
-            lines.append(f"  budget: new image -> canary {where}: no image automation in the tree")
-        steps, how = analysis_steps(analysis, bool(canary.spec.get("skipAnalysis")))
-        ticks = INITIALISATION_TICKS + steps + PROMOTION_TICKS
-        lines.append(f"  budget: clean canary {where}: {format_duration(interval * ticks)} (analysis.interval "
-                     f"{format_duration(interval)} x ({INITIALISATION_TICKS} initialisation + {how} + "
-                     f"{PROMOTION_TICKS} promotion))")
-    return lines
+            detail = " + ".join(f"{s.what} {format_duration(s.seconds)}" for s in self.steps)
+            first = (f"  budget: new image -> canary {self.canary} starts: at most "
+                     f"{format_duration(self.image_to_start)} ({detail})")
+        return [first, f"  budget: clean canary {self.canary}: {format_duration(self.clean_run)} (analysis.interval "
+                       f"{format_duration(self.analysis_interval)} x (1 detection + {self.analysis_steps} steps + "
+                       f"{PROMOTION_TICKS} promotion))"]
+
+
+@dataclass
+class Budget:
+    """The budget of every Canary of a cluster."""
+
+    canaries: list[CanaryBudget] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        return [line for c in self.canaries for line in c.lines()] or ["  budget: no Canary in the tree"]
+
+
+def analysis_steps(analysis: dict) -> int:
+    """Ticks that shift traffic in a clean run."""
+    if sequence(analysis, "stepWeights"):
+        return len(sequence(analysis, "stepWeights"))
+    if isinstance(analysis.get("iterations"), int) and analysis["iterations"] > 0:
+        return int(analysis["iterations"])
+    step, maximum = analysis.get("stepWeight"), analysis.get("maxWeight", 50)
+    if isinstance(step, (int, float)) and step > 0 and isinstance(maximum, (int, float)):
+        return math.ceil(maximum / step)
+    return 0
+
+
+def controller_flag(view: ClusterView, deployment: str, flag: str) -> float | None:
+    """A duration or number flag of a Flux controller Deployment the tree itself installs (tree mode)."""
+    found = view.get("Deployment", "flux-system", deployment)
+    for container in containers(pod_template(found) or {}) if found else []:
+        for arg in sequence(container, "args"):
+            name, _, value = str(arg).partition("=")
+            if name.lstrip("-") == flag:
+                return parse_duration(value) if not value.replace(".", "").isdigit() else float(value)
+    return None
+
+
+def _status(revision: str, attempted: str, ready: str) -> dict:
+    return {"observedGeneration": 1, "lastAppliedRevision": revision, "lastAttemptedRevision": attempted,
+            "conditions": [{"type": "Ready", "status": ready,
+                            "reason": "ReconciliationSucceeded" if ready == "True" else "Progressing"}]}
+
+
+def ready_at_once(expression: str, dependent: KubeObject, dependency: KubeObject | None) -> bool:
+    """Whether a readyExpr passes as a new revision arrives (in both states the dependency may be in)."""
+    import celpy
+
+    def state(obj: KubeObject | None, status: dict) -> dict:
+        body = obj.body if obj else {}
+        return {**body, "metadata": {**mapping(body, "metadata"), "generation": 1}, "status": status}
+
+    old, new = f"main@sha1:{'a' * 40}", f"main@sha1:{'b' * 40}"
+    environment = celpy.Environment()
+    try:
+        program = environment.program(environment.compile(expression))
+        for dep_status in (_status(old, old, "True"), _status(old, new, "Unknown")):
+            variables = {"self": celpy.json_to_cel(state(dependent, _status(old, old, "True"))),
+                         "dep": celpy.json_to_cel(state(dependency, dep_status))}
+            result = program.evaluate(variables)
+            if not (isinstance(result, celpy.celtypes.BoolType) and bool(result)):
+                return False
+    except Exception:     # noqa: BLE001 - a compile or evaluation error is retried by the controller like false
+        return False
+    return True
+
+
+def dependency_wait(view: ClusterView, applied_by: str, requeue: float) -> tuple[float, int]:
+    """(seconds, levels) the Kustomization `namespace/name` waits for its dependencies at a new revision."""
+    nodes = {f"{k.namespace}/{k.name}": k for k in view.flux_kustomizations()}
+
+    def levels(key: str, seen: frozenset[str]) -> int:
+        node = nodes.get(key)
+        if node is None or key in seen:
+            return 0
+        deepest = 0
+        for dep in mappings(node.spec, "dependsOn"):
+            name = f"{text(dep, 'namespace', default=node.namespace)}/{text(dep, 'name')}"
+            if text(dep, "readyExpr") and ready_at_once(text(dep, "readyExpr"), node, nodes.get(name)):
+                continue                  # readyExpr replaces the same-revision check and holds at once
+            deepest = max(deepest, 1 + levels(name, seen | {key}))
+        return deepest
+
+    depth = levels(applied_by, frozenset())
+    return depth * requeue, depth
+
+
+def _repository_of(view: ClusterView, target: KubeObject) -> tuple[KubeObject, KubeObject] | None:
+    """(ImageRepository, ImageUpdateAutomation) that bring new images of the target's containers."""
+    images = {text(c, "image").rsplit("@", 1)[0] for c in containers(pod_template(target) or {})}
+    repositories = {i if ":" not in i.rsplit("/", 1)[-1] else i.rsplit(":", 1)[0] for i in images}
+    for repository in view.valid("ImageRepository"):
+        if text(repository.spec, "image") not in repositories:
+            continue
+        for policy in view.valid("ImagePolicy"):
+            ref = mapping(policy.spec, "imageRepositoryRef")
+            if (text(ref, "namespace", default=policy.namespace), text(ref, "name")) != (repository.namespace,
+                                                                                          repository.name):
+                continue
+            for automation in view.valid("ImageUpdateAutomation"):
+                if automation.namespace == policy.namespace:
+                    return repository, automation
+    return None
+
+
+def compute(view: ClusterView) -> Budget:
+    """The budget of every valid Canary of the cluster."""
+    requeue = controller_flag(view, "kustomize-controller", "requeue-dependency") or DEFAULT_REQUEUE_DEPENDENCY
+    jitter = controller_flag(view, "source-controller", "interval-jitter-percentage")
+    jitter = DEFAULT_JITTER_PERCENT if jitter is None else jitter
+    budget = Budget()
+    for canary in sorted(view.valid("Canary"), key=lambda c: (c.namespace, c.name)):
+        analysis = mapping(canary.spec, "analysis")
+        interval = parse_duration(text(analysis, "interval")) or DEFAULT_ANALYSIS_INTERVAL
+        interval = max(interval, MIN_ANALYSIS_INTERVAL)
+        steps = 0 if canary.spec.get("skipAnalysis") is True else analysis_steps(analysis)
+        entry = CanaryBudget(f"{canary.namespace}/{canary.name}", analysis_interval=interval, analysis_steps=steps,
+                             clean_run=interval * (1 + steps + PROMOTION_TICKS))
+        ref = mapping(canary.spec, "targetRef")
+        target = view.get(text(ref, "kind"), canary.namespace, text(ref, "name"))
+        found = _repository_of(view, target) if target else None
+        source = view.get("GitRepository", "flux-system", "flux-system")
+        if target is not None and found is not None and source is not None:
+            repository, automation = found
+            git = (parse_duration(text(source.spec, "interval")) or 60.0) * (1 + jitter / 100)
+            wait, depth = dependency_wait(view, target.applied_by, requeue)
+            entry.steps = [
+                Step(f"ImageRepository {repository.namespace}/{repository.name} scan interval",
+                     parse_duration(text(repository.spec, "interval")) or 0.0),
+                Step(f"ImagePolicy and ImageUpdateAutomation {automation.namespace}/{automation.name} (react at once)",
+                     0.0),
+                Step(f"GitRepository {source.namespace}/{source.name} poll (interval + {jitter:g}% jitter)", git),
+                Step(f"{depth} x --requeue-dependency {format_duration(requeue)} of Kustomization {target.applied_by}",
+                     wait),
+                Step(f"Flagger tick (analysis.interval of {entry.canary})", interval),
+            ]
+            entry.image_to_start = sum(s.seconds for s in entry.steps)
+        budget.canaries.append(entry)
+    return budget

@@ -1,18 +1,21 @@
-"""Data the checker works with: objects of the tree, findings, the report."""
+"""What every stage of the checker passes on: objects with their origin, findings, input errors."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
+PROGRAM = "program"          # applied_by of objects the Pulumi program (or flux bootstrap) creates
+CLUSTER = "cluster"          # applied_by of objects every cluster has
+
 
 class InputError(Exception):
-    """The tree or its settings cannot be read; the message tells the user what to fix."""
+    """The tree, its settings or another input cannot be read; the message says what to fix."""
 
 
 @dataclass(frozen=True)
 class Finding:
-    """One problem found in one stack's view of the tree."""
+    """One problem in one cluster's view of the tree."""
 
     stack: str
     path: str
@@ -27,27 +30,24 @@ class Finding:
 
 @dataclass
 class KubeObject:
-    """One object Flux applies (or the program creates), with where it comes from."""
+    """One object Flux applies, a chart renders or the program creates, and where it comes from."""
 
     body: dict[str, Any]
-    path: str                    # file in the tree that defines it, relative to the platform dir
-    applied_by: str              # Flux Kustomization (namespace/name) that applies it, or "program"
+    path: str                    # file of the tree that defines it (for rendered objects: the HelmRelease's)
+    applied_by: str              # "namespace/name" of the Flux Kustomization, PROGRAM or CLUSTER
+    rendered_by: str = ""        # "namespace/name" of the HelmRelease whose chart renders it
 
     @property
     def api_version(self) -> str:
-        return str(self.body.get("apiVersion", ""))
+        return str(self.body.get("apiVersion") or "")
 
     @property
     def group(self) -> str:
         return self.api_version.rpartition("/")[0]
 
     @property
-    def version(self) -> str:
-        return self.api_version.rpartition("/")[2]
-
-    @property
     def kind(self) -> str:
-        return str(self.body.get("kind", ""))
+        return str(self.body.get("kind") or "")
 
     @property
     def metadata(self) -> dict[str, Any]:
@@ -56,7 +56,7 @@ class KubeObject:
 
     @property
     def name(self) -> str:
-        return str(self.metadata.get("name", ""))
+        return str(self.metadata.get("name") or "")
 
     @property
     def namespace(self) -> str:
@@ -65,12 +65,7 @@ class KubeObject:
     @property
     def labels(self) -> dict[str, str]:
         labels = self.metadata.get("labels")
-        return labels if isinstance(labels, dict) else {}
-
-    @property
-    def annotations(self) -> dict[str, str]:
-        annotations = self.metadata.get("annotations")
-        return annotations if isinstance(annotations, dict) else {}
+        return {str(k): str(v) for k, v in labels.items()} if isinstance(labels, dict) else {}
 
     @property
     def spec(self) -> dict[str, Any]:
@@ -81,46 +76,26 @@ class KubeObject:
     def key(self) -> tuple[str, str, str]:
         return (self.kind, self.namespace, self.name)
 
+    @property
+    def from_tree(self) -> bool:
+        """Applied from the tree (directly or rendered from its HelmReleases), not provided."""
+        return self.applied_by not in (PROGRAM, CLUSTER)
+
+    def describe(self) -> str:
+        return f"{self.kind} {self.namespace + '/' if self.namespace else ''}{self.name}"
+
 
 @dataclass
-class Report:
-    """Findings for every stack checked, plus warnings and optional budget lines."""
-
-    stacks: list[str]
-    findings: list[Finding] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    budgets: dict[str, list[str]] = field(default_factory=dict)
-
-    @property
-    def ok(self) -> bool:
-        return not self.findings
-
-    def for_stack(self, stack: str) -> list[Finding]:
-        return [f for f in self.findings if f.stack == stack]
-
-    def format(self, budget: bool = False) -> str:
-        """One header line per stack, then one finding a line."""
-        lines = [f"warning: {w}" for w in self.warnings]
-        for stack in self.stacks:
-            found = self.for_stack(stack)
-            status = "ok" if not found else f"{len(found)} finding{'s' if len(found) != 1 else ''}"
-            lines.append(f"== stack {stack}: {status}")
-            lines.extend(f.line() for f in found)
-            if budget and stack in self.budgets:
-                lines.extend(self.budgets[stack])
-        return "\n".join(lines)
-
-
 class Findings:
-    """Collects findings for one stack, de-duplicated and in order."""
+    """Findings of one cluster, de-duplicated and in order."""
 
-    def __init__(self, stack: str):
-        self.stack = stack
-        self.items: list[Finding] = []
-        self._seen: set[Finding] = set()
+    stack: str
+    items: list[Finding] = field(default_factory=list)
 
     def add(self, obj: KubeObject | None, message: str, path: str | None = None,
             kind: str = "", namespace: str = "", name: str = "") -> None:
+        if obj is not None and obj.rendered_by:
+            message = f"{message} (rendered by HelmRelease {obj.rendered_by})"
         finding = Finding(
             stack=self.stack,
             path=path if path is not None else (obj.path if obj else ""),
@@ -129,6 +104,5 @@ class Findings:
             name=obj.name if obj else name,
             message=message,
         )
-        if finding not in self._seen:
-            self._seen.add(finding)
+        if finding not in self.items:
             self.items.append(finding)

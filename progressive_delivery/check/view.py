@@ -1,4 +1,4 @@
-"""One stack's view of the platform: every object Flux would apply, plus what the program provides."""
+"""One cluster's view of the tree: every object it would hold, indexed, with what each stage learnt."""
 
 from __future__ import annotations
 
@@ -7,34 +7,40 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .access import mapping, mappings, sequence
-from .model import KubeObject
-from .schemas import Validator
-from .tree import SourceTree
+from .load.targets import Target
+from .load.tree import SourceTree
+from .model import Findings, KubeObject
+from .validate.catalog import Catalog
+from .validate.schemas import Validator
 
 FLUX_KUSTOMIZE = "kustomize.toolkit.fluxcd.io"
+WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job")
 
 
 @dataclass
-class StackView:
-    """Objects of one stack, indexed by kind/namespace/name."""
+class ClusterView:
+    """Objects of one cluster by kind/namespace/name; objects that failed their schema are kept apart."""
 
-    stack: str
-    values: dict[str, str]
-    branch: str
+    target: Target
     tree: SourceTree
     validator: Validator
-    app_version: str = ""                                   # tag of the first image the program pushes
+    findings: Findings
     objects: list[KubeObject] = field(default_factory=list)
-    reachable: set[str] = field(default_factory=set)        # source files this stack's builds read
     invalid: set[int] = field(default_factory=set)          # ids of objects that failed schema validation
+    reachable: set[str] = field(default_factory=set)        # tree files this cluster's builds read
+    notices: list[str] = field(default_factory=list)        # what was not checked, and why (one line each)
+    unrendered: dict[str, str] = field(default_factory=dict)  # HelmRelease ns/name -> target namespace
     _index: dict[tuple[str, str, str], KubeObject] = field(default_factory=dict)
 
+    @property
+    def catalog(self) -> Catalog:
+        return self.validator.catalog
+
     def add(self, obj: KubeObject) -> KubeObject | None:
-        """Add an object; return the object already there under the same key, if any."""
+        """Add an object; return the tree object already there under the same key, if any."""
         previous = self._index.get(obj.key)
-        if previous is not None and previous.applied_by in ("program", "cluster"):
-            # The tree may declare what the program creates too (e.g. the applications namespace).
-            self.objects.remove(previous)
+        if previous is not None and not previous.from_tree:
+            self.objects.remove(previous)          # the tree declares what the program created: it wins
             previous = None
         if previous is None:
             self._index[obj.key] = obj
@@ -44,35 +50,38 @@ class StackView:
     def get(self, kind: str, namespace: str, name: str) -> KubeObject | None:
         return self._index.get((kind, namespace, name))
 
-    def of_kind(self, *kinds: str) -> Iterator[KubeObject]:
-        return (o for o in self.objects if o.kind in kinds)
+    def exists(self, kind: str, namespace: str, name: str) -> bool:
+        return (kind, namespace, name) in self._index
 
-    def subjects(self, *kinds: str) -> Iterator[KubeObject]:
-        """Objects of some kinds to check (those that failed schema validation are reported already)."""
-        return (o for o in self.of_kind(*kinds) if id(o) not in self.invalid)
+    def all_of(self, *kinds: str) -> Iterator[KubeObject]:
+        """Every object of some kinds (all objects without kinds), valid or not."""
+        return (o for o in self.objects if not kinds or o.kind in kinds)
 
-    def tree_subjects(self, *kinds: str) -> Iterator[KubeObject]:
-        """tree_objects() without those that failed schema validation."""
-        return (o for o in self.tree_objects(*kinds) if id(o) not in self.invalid)
+    def valid(self, *kinds: str) -> Iterator[KubeObject]:
+        """Objects of some kinds that passed schema validation: the ones rules read."""
+        return (o for o in self.all_of(*kinds) if id(o) not in self.invalid)
 
-    def tree_objects(self, *kinds: str) -> Iterator[KubeObject]:
-        """Objects applied from the tree (not program-provided), optionally of some kinds."""
-        return (o for o in self.objects
-                if o.applied_by not in ("program", "cluster") and (not kinds or o.kind in kinds))
+    def from_tree(self, *kinds: str) -> Iterator[KubeObject]:
+        """Valid objects the tree applies or renders (not those the cluster or program provide)."""
+        return (o for o in self.valid(*kinds) if o.from_tree)
+
+    def is_valid(self, obj: KubeObject) -> bool:
+        return id(obj) not in self.invalid
 
     def namespace_exists(self, name: str) -> bool:
-        return self.get("Namespace", "", name) is not None
+        return self.exists("Namespace", "", name)
 
     def flux_kustomizations(self) -> Iterator[KubeObject]:
         return (o for o in self.objects if o.kind == "Kustomization" and o.group == FLUX_KUSTOMIZE)
 
-    def is_invalid(self, obj: KubeObject) -> bool:
-        return id(obj) in self.invalid
+    def unrendered_namespaces(self) -> set[str]:
+        """Namespaces where a chart that could not be rendered may create objects."""
+        return set(self.unrendered.values())
 
 
 def pod_template(obj: KubeObject) -> dict[str, Any] | None:
-    """The pod template of a workload (Deployment, StatefulSet, DaemonSet, Job), or None."""
-    if obj.kind in ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"):
+    """The pod template of a workload, or None for other kinds."""
+    if obj.kind in WORKLOAD_KINDS:
         return mapping(obj.spec, "template")
     if obj.kind == "CronJob":
         return mapping(obj.spec, "jobTemplate", "spec", "template")
@@ -89,7 +98,7 @@ def selector_matches(selector: dict[str, Any], labels: dict[str, str]) -> bool:
         if labels.get(key) != str(value):
             return False
     for expression in mappings(selector, "matchExpressions"):
-        key, operator = expression.get("key"), expression.get("operator")
+        key, operator = str(expression.get("key", "")), expression.get("operator")
         values = [str(v) for v in sequence(expression, "values")]
         if operator == "In" and labels.get(key) not in values:
             return False

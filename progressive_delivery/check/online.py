@@ -1,0 +1,114 @@
+"""Pins verified online: every chart version the tree pins, the Flux release and the CRD sources exist.
+
+With network, each HelmRelease's chart version must be offered by its repository (HTTP index or OCI
+tags), each stack's fluxVersion must be a Flux release with an install manifest, and each upstream
+file the vendored schemas came from must still be there. A missing one is a finding naming the file
+that pins it and what does exist. Offline the step is reported as skipped, in one line.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from pathlib import Path
+
+from .model import Finding
+from .render.charts import ChartRef, ChartSources
+from .render.repository import Network, NotFound, Unreachable
+from .render.stage import chart_ref
+from .semver_range import RangeError, best, maybe_version
+from .validate.catalog import VENDORED_FILE, vendored_data
+from .view import ClusterView
+
+FLUX_INSTALL = "https://github.com/fluxcd/flux2/releases/download/{version}/install.yaml"
+FLUX_RELEASES = "https://api.github.com/repos/fluxcd/flux2/releases?per_page=20"
+SHOWN_VERSIONS = 6
+
+
+def _newest(versions: list[str]) -> str:
+    parsed = sorted((v for v in versions if maybe_version(v)), key=lambda v: _order(v), reverse=True)
+    return ", ".join(parsed[:SHOWN_VERSIONS]) or "none"
+
+
+def _order(version: str) -> tuple[int, int, int, bool]:
+    parsed = maybe_version(version)
+    assert parsed is not None
+    return parsed.major, parsed.minor, parsed.patch, not parsed.pre
+
+
+def verify(views: list[ClusterView], sources: ChartSources, flux_versions: dict[str, str]) -> tuple[list[Finding], str]:
+    """Findings for pins that do not exist, and the line saying the step was skipped ("" when it ran)."""
+    network = sources.network
+    if not network.enabled:
+        return [], f"pins not verified online ({network.reason or 'offline'}); run with network before publishing"
+    findings: list[Finding] = []
+    try:
+        seen: set[tuple[str, ChartRef]] = set()
+        for view in views:
+            for release in view.from_tree("HelmRelease"):
+                ref = chart_ref(release, view)
+                if isinstance(ref, str) or ref.tree_path or (release.path, ref) in seen:
+                    continue
+                seen.add((release.path, ref))
+                if best(list(sources.cached_versions(ref)), ref.constraint):
+                    continue                 # pulled from that repository before: it exists
+                try:
+                    offered = sources.online_versions(ref)
+                except NotFound as missing:
+                    findings.append(Finding(view.target.name, release.path, "HelmRelease", release.namespace,
+                                            release.name, f"chart repository cannot be read: {missing}"))
+                    continue
+                try:
+                    found = best(offered, ref.constraint)
+                except RangeError as error:
+                    found, offered = None, offered + [f"(constraint: {error})"]
+                if found is None:
+                    findings.append(Finding(view.target.name, release.path, "HelmRelease", release.namespace,
+                                            release.name, f"chart {ref.name} {ref.constraint} does not exist in "
+                                            f"{ref.repository} (newest: {_newest(offered)}); pin one that does"))
+        known = _Verified(sources.cache.parent / "verified-urls" if sources.cache else None)
+        for stack, version in sorted(flux_versions.items()):
+            if version and not known.exists(network, FLUX_INSTALL.format(version=version)):
+                findings.append(Finding(stack, f"Pulumi.{stack}.yaml", "setting", "", "fluxVersion",
+                                        f"Flux {version} has no release install manifest (recent releases: "
+                                        f"{_flux_releases(sources)}); pin a released version"))
+        for name, source in sorted(vendored_data()["sources"].items()):
+            url = source.get("url")
+            if url and not known.exists(network, url):
+                vendored = f"progressive_delivery/check/validate/{VENDORED_FILE.name}"
+                findings.append(Finding(views[0].target.name, vendored, "source", "", name,
+                                        f"{url} no longer exists; regenerate the schemas from the pinned releases"))
+    except Unreachable as offline:
+        return findings, f"pins not fully verified online ({offline}); run with network before publishing"
+    return findings, ""
+
+
+class _Verified:
+    """URLs of pinned releases found to exist, remembered in the user's cache (a pin does not vanish)."""
+
+    def __init__(self, path: Path | None):
+        self.path = path
+        try:
+            self.urls = set(path.read_text().split()) if path and path.is_file() else set()
+        except OSError:
+            self.urls = set()
+
+    def exists(self, network: Network, url: str) -> bool:
+        if url in self.urls:
+            return True
+        if not network.exists(url):
+            return False
+        self.urls.add(url)
+        if self.path is not None:
+            with contextlib.suppress(OSError):
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self.path.write_text("\n".join(sorted(self.urls)) + "\n")
+        return True
+
+
+def _flux_releases(sources: ChartSources) -> str:
+    try:
+        data, _ = sources.network.get(FLUX_RELEASES, {"Accept": "application/vnd.github+json"})
+        return _newest([str(r.get("tag_name", "")).lstrip("v") for r in json.loads(data)]) or "unknown"
+    except (NotFound, Unreachable, ValueError):
+        return "unknown"

@@ -1,0 +1,201 @@
+"""Render stage: every HelmRelease of a cluster becomes the objects its chart renders.
+
+The chart is the one the release names (chart.spec with a HelmRepository, HTTP or OCI, or a chart
+directory of this repository; chartRef to an OCIRepository or HelmChart), at the version its
+constraint picks (charts.py). A release whose chart is not at hand is listed, with what was not
+checked because of it; a release helm-controller could not install is a finding.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..access import YAML_LOADER, mapping, sequence, text
+from ..load.provided import controller_objects
+from ..load.tree import normalise
+from ..model import KubeObject
+from ..view import ClusterView, containers, pod_template
+from .charts import ChartRef, ChartSources, Located
+from .helm import Rendered, RenderError, chart_crds, release_namespace, render
+from .values import ValuesError, merge, release_values
+
+
+def chart_ref(release: KubeObject, view: ClusterView) -> ChartRef | str:
+    """The chart a HelmRelease installs, or why it cannot be known."""
+    spec = release.spec
+    chart_spec = mapping(spec, "chart", "spec")
+    if not chart_spec and isinstance(spec.get("chartRef"), dict):
+        ref = mapping(spec, "chartRef")
+        kind, name = text(ref, "kind"), text(ref, "name")
+        source = view.get(kind, text(ref, "namespace", default=release.namespace), name)
+        if source is None:
+            return f"its chartRef {kind} {name} does not exist"
+        if kind == "HelmChart":
+            chart_spec, release = source.spec, source
+        else:
+            url = text(source.spec, "url")
+            tag = text(source.spec, "ref", "tag") or text(source.spec, "ref", "semver") or "*"
+            return ChartRef(url.rstrip("/").rsplit("/", 1)[-1], tag, url, oci=True,
+                            insecure=source.spec.get("insecure") is True)
+    ref = mapping(chart_spec, "sourceRef")
+    kind, name = text(ref, "kind"), text(ref, "name")
+    source = view.get(kind, text(ref, "namespace", default=release.namespace), name)
+    if source is None:
+        return f"its chart source {kind} {name} does not exist"
+    chart, version = text(chart_spec, "chart"), text(chart_spec, "version", default="*")
+    if kind == "HelmRepository":
+        url = text(source.spec, "url")
+        if text(source.spec, "type") == "oci" or url.startswith("oci://"):
+            return ChartRef(chart, version, f"{url.rstrip('/')}/{chart}", oci=True,
+                            insecure=source.spec.get("insecure") is True)
+        return ChartRef(chart, version, url)
+    root = next(o for o in view.target.provided if o.kind == "GitRepository")
+    if kind == "GitRepository" and (source.namespace, source.name) == (root.namespace, root.name):
+        path = normalise(chart)
+        if path.startswith("..") or not (view.tree.root / path / "Chart.yaml").is_file():
+            return f"its chart path {chart} holds no Chart.yaml in this repository"
+        return ChartRef(path.rsplit("/", 1)[-1], version, "", tree_path=path)
+    return f"its chart comes from {kind} {source.namespace}/{source.name}, which is not this repository"
+
+
+@dataclass
+class _Job:
+    release: KubeObject
+    chart: Any
+    key: str                      # digest of the chart archive ("" for a chart directory)
+    values: dict[str, Any]
+    located: Located
+    rendered: Rendered | None = None
+
+    @property
+    def reads_api_versions(self) -> bool:
+        return any("APIVersions" in t.get("data", "") for t in self.chart.templates)
+
+
+def render_cluster(view: ClusterView, sources: ChartSources, workdir: Path) -> None:
+    """Add the rendered objects of every valid HelmRelease to the view."""
+    releases = [r for r in view.from_tree("HelmRelease")]
+    if not releases:
+        return
+    try:
+        import helm_python
+    except (ImportError, OSError) as error:          # not installed, or its native library does not load here
+        for release in releases:
+            _skip(view, release, f"Helm's engine (helm-python-sdk) is not available: {error}")
+        return
+    view.catalog.add_crds((o.body, o.path) for o in view.from_tree("CustomResourceDefinition"))
+    jobs = [job for release in releases if (job := _prepare(view, sources, release, helm_python))]
+    view.catalog.add_crds((crd, _by(job)) for job in jobs if text(job.release.spec, "install", "crds") != "Skip"
+                          for crd in chart_crds(job.chart, job.key))
+    # Charts that look at .Capabilities.APIVersions render last, once the CRDs other charts render are known.
+    ordered = sorted(jobs, key=lambda job: job.reads_api_versions)
+    for job in ordered:
+        _render(view, job, view.catalog.api_versions(), workdir)
+        if job.rendered is not None:
+            view.catalog.add_crds((body, _by(job)) for body in job.rendered.objects)
+    for job in jobs:
+        if job.rendered is not None:
+            _add(view, job)
+
+
+def _by(job: _Job) -> str:
+    return f"HelmRelease {job.release.namespace}/{job.release.name}"
+
+
+def _prepare(view: ClusterView, sources: ChartSources, release: KubeObject, helm: Any) -> _Job | None:
+    try:
+        values = release_values(release, view.get)
+    except ValuesError as error:
+        view.findings.add(release, f"{error}; helm-controller fails this release (create it or mark it optional)")
+        view.unrendered[f"{release.namespace}/{release.name}"] = release_namespace(release)
+        return None
+    ref = chart_ref(release, view)
+    if isinstance(ref, str):
+        _skip(view, release, ref)
+        return None
+    located = sources.locate(ref)
+    if located is None:
+        where = "online" if sources.network.enabled else "offline: no archive in --charts/$PD_CHARTS_DIR or the cache"
+        _skip(view, release, f"chart {ref.name} {ref.constraint} is not available ({where})")
+        return None
+    try:
+        chart = helm.Chart.load(located.directory) if located.directory else helm.Chart.load_archive(located.data)
+        values = merge(_values_files(release, chart), values)
+    except helm.HelmError as error:
+        view.findings.add(release, f"chart {ref.name} {located.version} ({located.where}) cannot be loaded: {error}")
+        view.unrendered[f"{release.namespace}/{release.name}"] = release_namespace(release)
+        return None
+    except ValuesError as error:
+        view.findings.add(release, f"{error}; helm-controller fails this release")
+        view.unrendered[f"{release.namespace}/{release.name}"] = release_namespace(release)
+        return None
+    if not located.exact:
+        view.notices.append(f"HelmRelease {release.namespace}/{release.name}: chart {ref.name} {ref.constraint} is "
+                            f"not available offline; rendered {located.version} from {located.where} instead")
+    key = hashlib.sha256(located.data).hexdigest() if located.data else ""
+    return _Job(release, chart, key, values, located)
+
+
+def _values_files(release: KubeObject, chart: Any) -> dict[str, Any]:
+    """chart.spec.valuesFiles merged into the chart's defaults, as source-controller packages them."""
+    names = [n for n in sequence(release.spec, "chart", "spec", "valuesFiles") if isinstance(n, str)]
+    files = {f.get("name"): f.get("data", "") for f in chart.files} if names else {}
+    merged: dict[str, Any] = {}
+    for name in names:
+        if name == "values.yaml":
+            continue
+        if name not in files:
+            if release.spec.get("chart", {}).get("spec", {}).get("ignoreMissingValuesFiles") is not True:
+                raise ValuesError(f"chart.spec.valuesFiles names {name}, which the chart does not hold")
+            continue
+        document = yaml.load(files[name], Loader=YAML_LOADER)
+        merged = merge(merged, document if isinstance(document, dict) else {})
+    return merged
+
+
+def _render(view: ClusterView, job: _Job, api_versions: list[str], workdir: Path) -> None:
+    release = job.release
+    try:
+        job.rendered = render(release, job.chart, job.key, job.values, view.target.kube_version, api_versions,
+                              view.validator.is_namespaced, workdir)
+    except RenderError as error:
+        view.findings.add(release, f"chart {job.chart.name} {job.chart.version}: {error}")
+        view.unrendered[f"{release.namespace}/{release.name}"] = release_namespace(release)
+
+
+def _add(view: ClusterView, job: _Job) -> None:
+    release, rendered = job.release, job.rendered
+    assert rendered is not None
+    for warning in dict.fromkeys(rendered.warnings):
+        if warning.startswith("warning:"):
+            view.findings.add(release, f"Helm {warning} (chart {job.chart.name} {job.chart.version}); fix the value")
+    by = f"{release.namespace}/{release.name}"
+    for body in rendered.objects:
+        obj = KubeObject(body, release.path, release.applied_by, rendered_by=by)
+        previous = view.add(obj)
+        if previous is not None:
+            other = f"HelmRelease {previous.rendered_by}" if previous.rendered_by else \
+                f"Kustomization {previous.applied_by}"
+            view.findings.add(obj, f"is also applied by {other} (from {previous.path}); keep one")
+
+
+def _skip(view: ClusterView, release: KubeObject, why: str) -> None:
+    namespace = release_namespace(release)
+    view.unrendered[f"{release.namespace}/{release.name}"] = namespace
+    view.notices.append(f"HelmRelease {release.namespace}/{release.name} not rendered: {why}; skipped: schema checks "
+                        f"of what it installs and references to Services or pods in namespace {namespace}")
+
+
+def add_runtime_objects(view: ClusterView) -> None:
+    """The ConfigMaps controllers create in every namespace, once the tree and its charts are known (Istio's
+    when a Deployment runs istiod's pilot image)."""
+    istio = any("/pilot:" in text(c, "image") or text(c, "image").endswith("/pilot")
+                for d in view.valid("Deployment") for c in containers(pod_template(d) or {}))
+    for obj in controller_objects(sorted({n.name for n in view.all_of("Namespace")}), istio):
+        if not view.exists(obj.kind, obj.namespace, obj.name):
+            view.add(obj)

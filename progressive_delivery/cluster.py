@@ -103,7 +103,8 @@ else
     --wait --timeout 300s \\
     ${registry_args[@]+"${registry_args[@]}"} >&2
 fi
-k3d kubeconfig get "$CLUSTER_NAME"
+# k3d logs at info level to stdout; only the kubeconfig may be printed there.
+LOG_LEVEL=warn k3d kubeconfig get "$CLUSTER_NAME"
 """)
 
 DELETE = script(_OWNER_OF + """

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ import semver
 from . import names, pins
 from .project import APP_NAME, APP_SOURCE, PROJECT, PROJECT_ROOT
 from .refname import branch_name_problem
+from .setting_reader import SettingReader, key
 from .settings import (
     CLUSTER_PROVIDERS,
     EXISTING,
@@ -42,6 +43,7 @@ from .stack_files import (
     collisions,
     footprint_of,
     other_footprints,
+    plain_secrets,
     read_stack_file,
     stack_file,
 )
@@ -123,89 +125,6 @@ class SecretInputs:
     kubeconfig: bool
 
 
-def key(name: str) -> str:
-    return f"{PROJECT}:{name}"
-
-
-class _Reader:
-    """Reads raw values, collecting problems instead of stopping at the first."""
-
-    def __init__(self, stack: str, raw: Mapping[str, Any]):
-        self.stack = stack
-        self.raw = raw
-        self.problems: list[str] = []
-        self.tainted: set[str] = set()
-
-    def fail(self, name: str, message: str) -> None:
-        self.problems.append(f"{key(name)}: {message}")
-        self.tainted.add(name)
-
-    def given(self, name: str) -> bool:
-        return name in self.raw and self.raw[name] not in (None, "")
-
-    def value(self, name: str) -> Any:
-        if self.given(name):
-            return self.raw[name]
-        default = DEFAULTS.get(name)
-        return default(self.stack) if callable(default) else default
-
-    def text(self, name: str, check: Callable[[str], str | None] | None = None) -> str:
-        value = self.value(name)
-        if value is None:
-            self.fail(name, f"is required; set it with `pulumi config set {key(name)} <value>`")
-            return ""
-        value = str(value)
-        problem = check(value) if check is not None and name not in self.tainted else None
-        if problem:
-            self.fail(name, f"'{value}' is not valid: {problem}")
-        return value
-
-    def optional_text(self, name: str, check: Callable[[str], str | None]) -> str | None:
-        return self.text(name, check) if self.value(name) is not None else None
-
-    def choice(self, name: str, choices: Sequence[str]) -> str:
-        value = self.text(name)
-        if value and value not in choices and name not in self.tainted:
-            self.fail(name, f"'{value}' is not one of {', '.join(choices)}")
-        return value
-
-    def integer(self, name: str, minimum: int, maximum: int, hint: str) -> int:
-        value = self.value(name)
-        if value is None:
-            self.fail(name, f"is required: {hint}; set it with `pulumi config set {key(name)} <number>`")
-            return minimum
-        text = str(value)
-        if not re.fullmatch(r"-?[0-9]+", text):
-            self.fail(name, f"'{value}' is not a whole number: {hint}")
-            return minimum
-        number = int(text)
-        if not minimum <= number <= maximum:
-            self.fail(name, f"{number} is out of range: {hint}")
-        return number
-
-    def string_map(self, name: str) -> tuple[tuple[str, str], ...]:
-        value = self.value(name)
-        if value is None:
-            return ()
-        if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
-            self.fail(name, "must be a mapping of names to text values "
-                            f"(`pulumi config set --path '{key(name)}.<name>' <value>`)")
-            return ()
-        return tuple(sorted((k, str(v)) for k, v in value.items()))
-
-    def refuse(self, names_: Sequence[str], reason: str) -> None:
-        for name in names_:
-            if self.given(name):
-                self.fail(name, f"{reason}; remove it (`pulumi config rm {key(name)}`)")
-
-    def check_hygiene(self) -> None:
-        """No control characters, and no leading or trailing whitespace, in any text value."""
-        for name, value in self.raw.items():
-            problem = names.hygiene_problem(value) if isinstance(value, str) else None
-            if problem:
-                self.fail(name, f"{problem}; write the value on one line without surrounding spaces")
-
-
 def build_settings(stack: str, raw: Mapping[str, Any], env: Mapping[str, str],
                    secrets: SecretInputs | None = None, others: Sequence[Any] = ()) -> Settings:
     """Validate raw settings of one stack and return them typed, or raise SettingsError.
@@ -213,7 +132,7 @@ def build_settings(stack: str, raw: Mapping[str, Any], env: Mapping[str, str],
     `secrets` is None where they are not needed (the CLI); `others` are the
     footprints of the other stack files, which this stack must not collide with.
     """
-    r = _Reader(stack, raw)
+    r = SettingReader(stack, raw, DEFAULTS)
     for name in sorted(set(raw) - set(DEFAULTS) - set(SECRET_KEYS)):
         r.fail(name, f"is not a setting of this program; known settings: {', '.join(sorted(DEFAULTS))}")
     if not re.fullmatch(r"[a-z0-9][a-z0-9-]*", stack):
@@ -258,7 +177,7 @@ def build_settings(stack: str, raw: Mapping[str, Any], env: Mapping[str, str],
     if secrets is not None:
         _check_token(r, secrets.github_token)
     if others:
-        mine = footprint_of(stack, {**{k: r.value(k) for k in DEFAULTS}, "repositoryOwner": owner}, owner)
+        mine = footprint_of(stack, r.value, owner)
         for name, problem in collisions(mine, list(others), key):
             r.fail(name, problem)
     if r.problems:
@@ -266,7 +185,7 @@ def build_settings(stack: str, raw: Mapping[str, Any], env: Mapping[str, str],
     return settings
 
 
-def _k3d_cluster(r: _Reader, name: str) -> tuple[K3dClusterSettings, int | None]:
+def _k3d_cluster(r: SettingReader, name: str) -> tuple[K3dClusterSettings, int | None]:
     """The cluster's shape, and the local registry's host port (None with an external registry)."""
     r.refuse(EXISTING_ONLY, "applies only to clusterProvider existing")
     if r.given("kubeconfig"):
@@ -289,7 +208,7 @@ def _k3d_cluster(r: _Reader, name: str) -> tuple[K3dClusterSettings, int | None]
             ports.get("registryPort"))
 
 
-def _gateway(r: _Reader) -> GatewaySettings:
+def _gateway(r: SettingReader) -> GatewaySettings:
     """How an existing cluster exposes the gateway; without a load balancer, its host name is needed."""
     service_type = r.choice("gatewayServiceType", GATEWAY_SERVICE_TYPES)
     public_host = r.optional_text("publicHost", names.hostname_problem)
@@ -302,7 +221,7 @@ def _gateway(r: _Reader) -> GatewaySettings:
     return GatewaySettings(service_type, r.string_map("gatewayServiceAnnotations"), public_host)
 
 
-def _existing_cluster(r: _Reader, name: str, secrets: SecretInputs | None) -> ExistingClusterSettings:
+def _existing_cluster(r: SettingReader, name: str, secrets: SecretInputs | None) -> ExistingClusterSettings:
     r.refuse(K3D_ONLY, "applies only to clusterProvider k3d (an existing cluster's shape is its own)")
     path = r.optional_text("kubeconfigPath", names.readable_file_problem)
     inline = secrets.kubeconfig if secrets is not None else False
@@ -315,7 +234,7 @@ def _existing_cluster(r: _Reader, name: str, secrets: SecretInputs | None) -> Ex
     return ExistingClusterSettings(name, path, r.optional_text("kubeContext", names.context_problem))
 
 
-def _registry(r: _Reader, provider: str, secrets: SecretInputs | None, port: int | None) -> RegistrySettings:
+def _registry(r: SettingReader, provider: str, secrets: SecretInputs | None, port: int | None) -> RegistrySettings:
     repository = r.text("imageRepository")
     username = r.value("imageRegistryUsername")
     if repository == LOCAL_REGISTRY:
@@ -355,7 +274,7 @@ def _app_version_problem(stack: str, version: str) -> str | None:
     return None
 
 
-def _check_token(r: _Reader, token: str | None) -> None:
+def _check_token(r: SettingReader, token: str | None) -> None:
     if not token:
         r.problems.append("github:token: no GitHub token; export GITHUB_TOKEN or run "
                           "`pulumi config set --secret github:token <token>` "
@@ -373,7 +292,7 @@ def load_stack(stack: str, root: Path = PROJECT_ROOT, env: Mapping[str, str] | N
         raw = read_stack_file(stack, root)
     except StackFileError as error:
         raise SettingsError(stack, [str(error)]) from None
-    return build_settings(stack, raw, env, others=other_footprints(stack, env.get("GITHUB_OWNER", ""), root))
+    return build_settings(stack, raw, env, others=other_footprints(stack, env.get("GITHUB_OWNER", ""), DEFAULTS, root))
 
 
 def load_from_pulumi() -> Settings:
@@ -390,13 +309,17 @@ def load_from_pulumi() -> Settings:
     # Keys written in the stack file but unknown to the program are reported too.
     with contextlib.suppress(StackFileError):
         raw.update({k: v for k, v in read_stack_file(stack).items() if k not in DEFAULTS})
+    plain = plain_secrets(stack, [*(key(name) for name in SECRET_KEYS), "github:token"])
+    if plain:
+        raise SettingsError(stack, [f"{name}: is in {stack_file(stack).name} in plain text; remove it there and set "
+                                    f"it with `pulumi config set --secret {name} <value>`" for name in plain])
     secrets = SecretInputs(github_token=github_token(),
                            registry_password=config.get("imageRegistryPassword") is not None,
                            kubeconfig=config.get("kubeconfig") is not None)
     if secrets.kubeconfig:
         raw["kubeconfig"] = "(secret)"
     return build_settings(stack, raw, os.environ, secrets,
-                          others=other_footprints(stack, os.environ.get("GITHUB_OWNER", "")))
+                          others=other_footprints(stack, os.environ.get("GITHUB_OWNER", ""), DEFAULTS))
 
 
 def github_token() -> str | None:

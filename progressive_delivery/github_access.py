@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from typing import Any
@@ -70,6 +71,9 @@ def needed_scopes(settings: Settings) -> dict[str, str]:
 
 def token_problems(settings: Settings, token: str, api_url: str = DEFAULT_API_URL) -> list[str]:
     """One line per problem with the token or the owner; [] when the settings can be carried out."""
+    parts = urllib.parse.urlsplit(api_url)
+    if parts.scheme != "https" and parts.hostname not in ("127.0.0.1", "::1", "localhost"):
+        return [f"github:baseUrl: {api_url} is not https: the token would travel in clear; use an https:// URL"]
     try:
         user = ask(api_url, "/user", token)
         if user.status == 401:
@@ -93,9 +97,12 @@ def token_problems(settings: Settings, token: str, api_url: str = DEFAULT_API_UR
     name = settings.repository.owner
     if owner.status == 404:
         problems.append(f"progressive-delivery:repositoryOwner: '{name}' is no GitHub user or organisation")
-    elif (owner.status == 200 and isinstance(owner.body, dict) and owner.body.get("type") == "User"
-          and login.lower() != name.lower()):
-        problems.append(f"progressive-delivery:repositoryOwner: '{name}' is a user other than the token's user "
-                        f"'{login}'; GitHub creates repositories only under the token's own user or an "
-                        f"organisation: set the owner (or GITHUB_OWNER) to {login} or to an organisation")
+    elif owner.status == 200 and isinstance(owner.body, dict) and owner.body.get("type") == "User":
+        if login.lower() != name.lower():
+            problems.append(f"progressive-delivery:repositoryOwner: '{name}' is a user other than the token's "
+                            f"user '{login}'; GitHub creates repositories only under the token's own user or an "
+                            f"organisation: set the owner (or GITHUB_OWNER) to {login} or to an organisation")
+        if settings.repository.visibility == "internal":
+            problems.append("progressive-delivery:repositoryVisibility: internal repositories exist only in "
+                            f"organisations, and '{name}' is a user: use private")
     return problems

@@ -8,7 +8,7 @@ say, and names both sides of every clash.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from .project import PROJECT, PROJECT_ROOT
+from .setting_reader import SettingReader
 from .settings import HOST_PORT_KEYS, LOCAL_REGISTRY
 
 PREFIX = f"{PROJECT}:"
@@ -52,6 +53,18 @@ def read_stack_file(stack: str, root: Path = PROJECT_ROOT) -> dict[str, Any]:
             if isinstance(key, str) and key.startswith(PREFIX) and not _is_secure(value)}
 
 
+def plain_secrets(stack: str, keys: Sequence[str], root: Path = PROJECT_ROOT) -> list[str]:
+    """Full keys among `keys` (e.g. `github:token`) that the stack file holds in plain text."""
+    try:
+        document = yaml.safe_load(stack_file(stack, root).read_text(encoding="utf-8")) or {}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return []
+    config = document.get("config") if isinstance(document, dict) else None
+    if not isinstance(config, dict):
+        return []
+    return [name for name in keys if name in config and not _is_secure(config[name])]
+
+
 def _is_secure(value: Any) -> bool:
     """An encrypted value (`{secure: ...}`), which only Pulumi can read."""
     return isinstance(value, dict) and set(value) == {"secure"}
@@ -67,25 +80,23 @@ class Footprint:
     repository: tuple[str, str]              # (owner or "", name)
 
 
-def footprint_of(stack: str, raw: Mapping[str, Any], owner_from_env: str) -> Footprint:
-    """The footprint a stack file describes, with the program's defaults for what it leaves out."""
-    provider = str(raw.get("clusterProvider") or "k3d")
-    if provider == "k3d":
-        cluster = ("k3d", str(raw.get("clusterName") or f"pd-{stack}"))
+def footprint_of(stack: str, value: Callable[[str], Any], owner_from_env: str) -> Footprint:
+    """The footprint of a stack whose settings `value(name)` returns, defaults applied."""
+    if str(value("clusterProvider")) == "k3d":
+        cluster = ("k3d", str(value("clusterName")))
         ports = {}
-        local = str(raw.get("imageRepository") or LOCAL_REGISTRY) == LOCAL_REGISTRY
+        local = str(value("imageRepository")) == LOCAL_REGISTRY
         for key in HOST_PORT_KEYS if local else HOST_PORT_KEYS[:2]:
             try:
-                ports[int(str(raw[key]))] = key
-            except (KeyError, ValueError):
+                ports[int(str(value(key)))] = key
+            except ValueError:
                 continue
     else:
-        where = raw.get("kubeconfigPath")
-        cluster = ("existing", f"{where}#{raw.get('kubeContext') or ''}" if where else f"inline:{stack}")
+        where = value("kubeconfigPath")
+        cluster = ("existing", f"{where}#{value('kubeContext') or ''}" if where else f"inline:{stack}")
         ports = {}
-    owner = str(raw.get("repositoryOwner") or owner_from_env)
-    repository = (owner.lower(), str(raw.get("repositoryName") or f"{PROJECT}-{stack}").lower())
-    return Footprint(stack, cluster, ports, repository)
+    owner = str(value("repositoryOwner") or owner_from_env)
+    return Footprint(stack, cluster, ports, (owner.lower(), str(value("repositoryName")).lower()))
 
 
 def collisions(mine: Footprint, others: list[Footprint], key: Callable[[str], str]) -> list[tuple[str, str]]:
@@ -109,14 +120,16 @@ def collisions(mine: Footprint, others: list[Footprint], key: Callable[[str], st
     return found
 
 
-def other_footprints(stack: str, owner_from_env: str, root: Path = PROJECT_ROOT) -> list[Footprint]:
+def other_footprints(stack: str, owner_from_env: str, defaults: Mapping[str, Any],
+                     root: Path = PROJECT_ROOT) -> list[Footprint]:
     """Footprints of every other stack file that can be read (unreadable ones are checked on their own)."""
     found = []
     for other in available_stacks(root):
         if other == stack:
             continue
         try:
-            found.append(footprint_of(other, read_stack_file(other, root), owner_from_env))
+            raw = read_stack_file(other, root)
         except StackFileError:
             continue
+        found.append(footprint_of(other, SettingReader(other, raw, defaults).value, owner_from_env))
     return found

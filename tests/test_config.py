@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from progressive_delivery import config, pins
+from progressive_delivery.setting_reader import SettingReader
 from progressive_delivery.settings import EXISTING, ExistingClusterSettings
-from progressive_delivery.stack_files import footprint_of, other_footprints, read_stack_file
+from progressive_delivery.stack_files import footprint_of, other_footprints, plain_secrets, read_stack_file
 
 VALID = {"httpPort": 8080, "apiPort": 6550, "registryPort": 5050, "repositoryOwner": "acme"}
 TOKEN = "ghp_token0123456789"
@@ -145,8 +146,8 @@ def test_stacks_never_share_a_cluster_a_port_or_a_repository(tmp_path: Path):
 
 def test_the_project_stacks_do_not_collide():
     for stack in ("staging", "production"):
-        mine = footprint_of(stack, read_stack_file(stack), "acme")
-        others = other_footprints(stack, "acme")
+        mine = footprint_of(stack, SettingReader(stack, read_stack_file(stack), config.DEFAULTS).value, "acme")
+        others = other_footprints(stack, "acme", config.DEFAULTS)
         assert others and all(mine.cluster != o.cluster and not set(mine.ports) & set(o.ports) for o in others)
 
 
@@ -250,3 +251,21 @@ def test_interpreter_is_found_through_a_symlinked_checkout(tmp_path, monkeypatch
     assert shell.project_python() == "venv/bin/python"
     monkeypatch.setattr(shell.sys, "executable", "/usr/bin/python3")
     assert shell.project_python() == "python3"
+
+
+def test_secrets_written_in_plain_text_are_found(tmp_path: Path):
+    (tmp_path / "Pulumi.qa.yaml").write_text(
+        "config:\n  github:token: ghp_plain\n  progressive-delivery:imageRegistryPassword:\n    secure: AAAB\n"
+        "  progressive-delivery:kubeconfig: 'apiVersion: v1'\n")
+    keys = ["progressive-delivery:imageRegistryPassword", "progressive-delivery:kubeconfig", "github:token"]
+    assert plain_secrets("qa", keys, root=tmp_path) == ["progressive-delivery:kubeconfig", "github:token"]
+
+
+def test_a_plain_text_secret_stops_the_program(monkeypatch):
+    import pulumi
+    from program_harness import evaluate
+
+    monkeypatch.setattr(config, "plain_secrets", lambda stack, keys: ["github:token"])
+    with pytest.raises(pulumi.RunError, match=r"github:token: is in Pulumi.staging.yaml in plain text; remove it "
+                                              r"there and set it with `pulumi config set --secret github:token"):
+        evaluate("staging")

@@ -182,6 +182,15 @@ def test_a_bad_token_or_a_foreign_user_as_owner(machine, api, github):
     assert problems(api)[-1].startswith("github:token: GitHub rejects the token (401 Bad credentials)")
 
 
+def test_the_token_never_travels_in_clear_and_users_have_no_internal_repositories(machine, api):
+    assert problems("http://api.github.example") == [
+        "github:baseUrl: http://api.github.example is not https: the token would travel in clear; use an "
+        "https:// URL"]
+    assert any(p.startswith("progressive-delivery:repositoryVisibility: internal repositories exist only in "
+                            "organisations") for p in problems(api, repositoryVisibility="internal"))
+    passes(api, repositoryVisibility="internal", repositoryOwner="acme-org")
+
+
 def test_an_unreachable_api_says_how_to_skip(machine):
     with socket.socket() as closed:
         closed.bind(("127.0.0.1", 0))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import pulumi
 from pulumi_command import local
@@ -38,16 +39,25 @@ done
 """)
 
 
+@dataclass
+class GatewayAddressArgs:
+    """The cluster, its kubeconfig (a secret), and what must be Ready first (Flux's sync)."""
+
+    cluster: ExistingClusterSettings
+    kubeconfig: pulumi.Input[str]
+    after: Sequence[pulumi.Resource]
+
+
 class GatewayAddress(pulumi.ComponentResource):
     """The load balancer address of the ingress gateway, read once Flux is Ready."""
 
     address: pulumi.Output[str]
 
-    def __init__(self, name: str, cluster: ExistingClusterSettings, kubeconfig: pulumi.Input[str],
-                 after: Sequence[pulumi.Resource], opts: pulumi.ResourceOptions | None = None):
+    def __init__(self, name: str, args: GatewayAddressArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("progressive-delivery:cluster:GatewayAddress", name, None, opts)
+        cluster = args.cluster
         environment: dict[str, pulumi.Input[str]] = {
-            KUBECONFIG_VARIABLE: pulumi.Output.secret(kubeconfig),
+            KUBECONFIG_VARIABLE: pulumi.Output.secret(args.kubeconfig),
             "GATEWAY_NAMESPACE": GATEWAY_NAMESPACE,
             "GATEWAY_SERVICE": GATEWAY_SERVICE,
             "WAIT_SECONDS": str(WAIT_SECONDS),
@@ -56,6 +66,6 @@ class GatewayAddress(pulumi.ComponentResource):
             environment["KUBE_CONTEXT"] = cluster.context
         command = local.Command(name, create=READ_ADDRESS, environment=environment, interpreter=BASH,
                                 add_previous_output_in_env=False,
-                                opts=pulumi.ResourceOptions(parent=self, depends_on=list(after)))
+                                opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.after)))
         self.address = pulumi.Output.unsecret(command.stdout).apply(lambda out: out.strip())
         self.register_outputs({"address": self.address})

@@ -18,7 +18,7 @@ from . import config, flux_manifest, pins, preflight
 from .cluster import UNKNOWN_INSTANCE, Cluster, ClusterArgs, instance_of, server_labels
 from .existing_cluster import OWNER_LABEL, ExistingCluster, ExistingClusterArgs
 from .flux_teardown import FluxTeardown, FluxTeardownArgs
-from .gateway_address import GatewayAddress
+from .gateway_address import GatewayAddress, GatewayAddressArgs
 from .github_access import DEFAULT_API_URL
 from .preflight_context import Context
 from .process import run_process
@@ -143,5 +143,5 @@ def app_url(setup: Setup, cluster: Cluster | ExistingCluster, after: Sequence[pu
         return settings.app_url
     assert isinstance(cluster, ExistingCluster) and isinstance(settings.cluster, ExistingClusterSettings), \
         "only an existing cluster leaves the app's address to the cluster"
-    gateway = GatewayAddress("gateway-address", settings.cluster, cluster.kubeconfig, after)
+    gateway = GatewayAddress("gateway-address", GatewayAddressArgs(settings.cluster, cluster.kubeconfig, after))
     return gateway.address.apply(lambda host: f"http://{host}{settings.app_path_prefix}version")

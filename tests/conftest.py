@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from loopback import free_port
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -140,15 +141,6 @@ def write_tree(root: Path, files: dict[str, str]) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
     return root
-
-
-def free_port() -> int:
-    """A TCP port of 127.0.0.1 that is free now."""
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class LoopbackServers:

@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from loopback import free_port
+
 APP_DIR = Path(__file__).resolve().parent.parent / "applications" / "echo-version"
 if str(APP_DIR) not in sys.path:
     sys.path.insert(0, str(APP_DIR))
@@ -24,12 +26,6 @@ START_TIMEOUT_SECONDS = 10.0
 APP_VARIABLES = {"APP_VERSION", "APP_ENVIRONMENT", "FAULT_ERROR_RATE", "FAULT_DELAY_SECONDS", "FAULT_SEED",
                  "SHUTDOWN_TIMEOUT_SECONDS", "POD_NAME", "MAX_CONNECTIONS", "MAX_HEADER_BYTES",
                  "HEADER_TIMEOUT_SECONDS", "KEEPALIVE_TIMEOUT_SECONDS", "SEND_TIMEOUT_SECONDS"}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def app_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:

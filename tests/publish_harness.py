@@ -18,6 +18,7 @@ from pathlib import Path
 from unittest import mock
 
 import pytest
+from loopback import free_port
 
 from progressive_delivery import publish as publish_command
 from progressive_delivery.config import PROJECT_ROOT
@@ -166,12 +167,6 @@ def assert_only_fast_forwards(remote: Remote) -> None:
         assert new != ZERO, f"{ref} was deleted"
         if old != ZERO:
             assert git("merge-base", "--is-ancestor", old, new, git_dir=remote.path) == ""
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_until_listening(port: int, process: subprocess.Popen, timeout: float = 10.0) -> bool:

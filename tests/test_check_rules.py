@@ -335,3 +335,11 @@ def test_production_start_tag_must_be_a_release(check_tree: CheckTree):
     rel = "apps/production/kustomization.yaml"
     check_tree.replace(rel, "newTag: 0.1.0 ", "newTag: 0.1.0-rc.1 ")
     expect(check_tree, rel, "ImagePolicy", "never selects tag '0.1.0-rc.1'", "filterTags.pattern", stack="production")
+
+
+def test_an_object_the_program_creates_may_not_be_declared_in_the_tree_too(check_tree: CheckTree):
+    check_tree.replace("apps/base/applications/kustomization.yaml", "resources:\n", "resources:\n  - namespace.yaml\n")
+    (check_tree.root / "apps/base/applications/namespace.yaml").write_text(
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: applications\n  labels:\n    istio-injection: enabled\n")
+    expect(check_tree, "apps/base/applications/namespace.yaml", "Namespace",
+           "is also created by the Pulumi program", "one owner per object")

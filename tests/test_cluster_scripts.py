@@ -191,6 +191,14 @@ def test_with_docker_down_nothing_counts_as_gone(machine):
     assert machine.calls() == [], "k3d must not be asked to create or delete anything"
 
 
+def test_with_k3d_missing_this_stacks_cluster_is_not_counted_as_deleted(machine):
+    machine.container(SERVER, "test")
+    (machine.bin / "k3d").unlink()
+    result = machine.run(cluster.DELETE, PATH=f"{machine.bin}:/usr/bin:/bin")
+    assert result.returncode != 0 and "k3d: command not found" in result.stderr
+    assert (machine.state / SERVER).exists()
+
+
 def test_with_docker_missing_nothing_counts_as_gone(machine):
     machine.container(SERVER, "test")
     (machine.bin / "docker").unlink()

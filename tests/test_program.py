@@ -423,3 +423,21 @@ def test_token_from_stack_secret_is_accepted():
                        secrets={"github:token": "ghp_fromconfigsecret"})
     provider = program.one("pulumi:providers:github")
     assert is_secret(provider.inputs["token"]) and unwrap(provider.inputs["token"]) == "ghp_fromconfigsecret"
+
+
+def test_the_checker_counts_exactly_what_the_program_creates(program):
+    """The tree is checked against the objects the program really creates, so no object has two owners."""
+    from progressive_delivery.check.load.provided import program_objects, sync_objects
+
+    def key(body: dict) -> tuple[str, str, str]:
+        metadata = body["metadata"]
+        return body["kind"], metadata.get("namespace", ""), metadata["name"]
+
+    created = {key(unwrap({"kind": r.inputs["kind"], "metadata": r.inputs["metadata"]}))
+               for r in program.registrations
+               if r.type.startswith("kubernetes:") and r.type != "kubernetes:yaml/v2:ConfigGroup"}
+    install = program.one("kubernetes:yaml/v2:ConfigGroup", "flux").plain("objs")
+    created |= {key(body) for body in install if body["kind"] == "Namespace"}
+    counted = {key(body) for body in [*sync_objects(f"clusters/{program.stack}", "30s", "main"),
+                                      *program_objects({}, "")]}
+    assert created == counted

@@ -93,8 +93,6 @@ def ci_run_test_command() -> str:
 
 
 def test_ci_runs_the_same_test_command_as_ci_run_and_the_readme():
-    if not CI_RUN.exists():
-        pytest.skip(".ci/run does not exist yet")
     command = ci_run_test_command()
     ci = load("ci.yaml")
     assert command in run_lines(ci, "tests"), "ci.yaml must run the test command of .ci/run as one step"
@@ -107,8 +105,7 @@ def test_ci_runs_the_platform_check_after_the_tests():
     lines = run_lines(ci, "tests")
     check = ".venv/bin/python -m progressive_delivery check"
     assert check in lines and lines.index(check) > lines.index(ci_run_test_command())
-    if CI_RUN.exists():
-        assert check in CI_RUN.read_text().splitlines()
+    assert check in CI_RUN.read_text().splitlines()
     assert set(triggers(ci)) == {"push", "pull_request"}
 
 

@@ -7,12 +7,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .access import mapping, mappings, sequence
+from .load.provided import PROGRAM_FILE
 from .load.targets import Target
 from .load.tree import SourceTree
 from .model import Findings, KubeObject
 from .validate.catalog import Catalog
 from .validate.schemas import Validator
 
+# Where the program's objects are made, for messages.
+PROGRAM_SOURCE = "progressive_delivery/flux.py, platform_inputs.py"
 FLUX_KUSTOMIZE = "kustomize.toolkit.fluxcd.io"
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job")
 
@@ -40,7 +43,10 @@ class ClusterView:
         """Add an object; return the tree object already there under the same key, if any."""
         previous = self._index.get(obj.key)
         if previous is not None and not previous.from_tree:
-            self.objects.remove(previous)          # the tree declares what the program created: it wins
+            self.objects.remove(previous)          # the tree declares what the cluster provides: it wins
+            if previous.path == PROGRAM_FILE and obj.from_tree:
+                self.findings.add(obj, f"is also created by the Pulumi program ({PROGRAM_SOURCE}); one owner per "
+                                       "object: remove it from the tree")
             previous = None
         if previous is None:
             self._index[obj.key] = obj

@@ -215,22 +215,24 @@ def _gateway(r: SettingReader) -> GatewaySettings:
     if service_type and service_type != K3D_GATEWAY_SERVICE_TYPE and public_host is None:
         r.fail("publicHost", f"is required with gatewayServiceType {service_type}: only a load balancer has an "
                              "address the program can read; give the host name that reaches the gateway")
-    if not r.given("grafanaHost"):
-        r.fail("grafanaHost", "is required on an existing cluster: give the host name (pointing at the gateway) "
-                              "Grafana answers on, e.g. grafana.example.com")
+    grafana_host = str(r.value("grafanaHost") or "")
+    if not r.given("grafanaHost") or grafana_host == "localhost" or grafana_host.endswith(".localhost"):
+        r.fail("grafanaHost", "is required on an existing cluster, and not a .localhost name: give the host name "
+                              "(pointing at the gateway) Grafana answers on, e.g. grafana.example.com")
     return GatewaySettings(service_type, r.string_map("gatewayServiceAnnotations"), public_host)
 
 
 def _existing_cluster(r: SettingReader, name: str, secrets: SecretInputs | None) -> ExistingClusterSettings:
     r.refuse(K3D_ONLY, "applies only to clusterProvider k3d (an existing cluster's shape is its own)")
-    path = r.optional_text("kubeconfigPath", names.readable_file_problem)
+    # The file is read by the program only; other commands and stacks do not need it on this machine.
+    path = r.optional_text("kubeconfigPath", names.readable_file_problem if secrets is not None else None)
     inline = secrets.kubeconfig if secrets is not None else False
     if path and inline:
         r.fail("kubeconfigPath", f"both it and the secret {key('kubeconfig')} are set; keep one")
     elif not path and not inline and secrets is not None:
         r.fail("kubeconfig", "clusterProvider existing needs the cluster's kubeconfig: `pulumi config set --secret "
-                             f"{key('kubeconfig')} \"$(cat FILE)\"`, or `pulumi config set {key('kubeconfigPath')} "
-                             "FILE` to read it at run time")
+                             f"{key('kubeconfig')} < FILE`, or `pulumi config set {key('kubeconfigPath')} FILE` "
+                             "to read it at run time")
     return ExistingClusterSettings(name, path, r.optional_text("kubeContext", names.context_problem))
 
 
@@ -248,8 +250,8 @@ def _registry(r: SettingReader, provider: str, secrets: SecretInputs | None, por
     if not username:
         r.fail("imageRegistryUsername", f"is required when {key('imageRepository')} is an external registry")
     if secrets is not None and not secrets.registry_password:
-        r.fail("imageRegistryPassword", "is required when the image registry is external; set it with "
-                                        f"`pulumi config set --secret {key('imageRegistryPassword')} <token>`")
+        r.fail("imageRegistryPassword", "is required when the image registry is external; set it with `pulumi "
+                                        f"config set --secret {key('imageRegistryPassword')}` (it asks for the value)")
     return RegistrySettings(repository, None, str(username) if username else None)
 
 
@@ -277,7 +279,7 @@ def _app_version_problem(stack: str, version: str) -> str | None:
 def _check_token(r: SettingReader, token: str | None) -> None:
     if not token:
         r.problems.append("github:token: no GitHub token; export GITHUB_TOKEN or run "
-                          "`pulumi config set --secret github:token <token>` "
+                          "`pulumi config set --secret github:token` (it asks for the value) "
                           "(a token with the 'repo' scope, or fine-grained with Administration "
                           "and Contents read-write)")
     elif token != token.strip() or names.hygiene_problem(token):
@@ -311,8 +313,9 @@ def load_from_pulumi() -> Settings:
         raw.update({k: v for k, v in read_stack_file(stack).items() if k not in DEFAULTS})
     plain = plain_secrets(stack, [*(key(name) for name in SECRET_KEYS), "github:token"])
     if plain:
-        raise SettingsError(stack, [f"{name}: is in {stack_file(stack).name} in plain text; remove it there and set "
-                                    f"it with `pulumi config set --secret {name} <value>`" for name in plain])
+        raise SettingsError(stack, [f"{name}: is in {stack_file(stack).name} in plain text; remove it there and "
+                                    f"set it with `pulumi config set --secret {name}` (it asks for the value)"
+                                    for name in plain])
     secrets = SecretInputs(github_token=github_token(),
                            registry_password=config.get("imageRegistryPassword") is not None,
                            kubeconfig=config.get("kubeconfig") is not None)

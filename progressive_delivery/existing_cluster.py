@@ -11,19 +11,23 @@ from dataclasses import dataclass
 
 import pulumi
 import pulumi_kubernetes as k8s
+import yaml
 
 from . import pins
 from .config import SUPPORTED_KUBERNETES, key
-from .contract import FLUX_NAMESPACE
+from .contract import APP_NAMESPACE, FLUX_NAMESPACE
 from .kube import KubeconfigUnusable, Kubectl, KubeError
 from .kubeconfig import private_file
 from .preflight_context import Context
+from .project import PLATFORM_DIR
 from .providers import kubernetes_provider
 from .settings import ExistingClusterSettings
 
 # Label the program puts on Flux's namespace: Flux found without it was installed by someone else.
 OWNER_LABEL = "progressive-delivery.stack"
 OWNER_JSONPATH = "jsonpath={.metadata.labels.progressive-delivery\\.stack}"
+# CRDs of what the platform installs (Istio, Flagger): found without the stack's Flux, someone else's.
+PLATFORM_CRD_SUFFIXES = (".istio.io", ".flagger.app")
 # Cluster-wide permissions the platform needs to install Flux, Istio and Flagger.
 REQUIRED_PERMISSIONS = (
     ("create", "namespaces"),
@@ -78,8 +82,10 @@ def preflight_problems(context: Context) -> list[str]:
         except (KeyError, ValueError, TypeError, AttributeError):
             return ["the cluster in the given kubeconfig reports no server version; check that it is a "
                     "Kubernetes API server"]
-        return [*_version_problem(minor), *_missing_permissions(kubectl),
-                *_foreign_flux(kubectl, context.settings.stack)]
+        problems = [*_version_problem(minor), *_missing_permissions(kubectl)]
+        if not _flux_is_ours(kubectl, context.settings.stack):
+            problems += [*_foreign_flux(kubectl, context.settings.stack), *_taken_names(kubectl)]
+        return problems
 
 
 def _version_problem(minor: tuple[int, int]) -> list[str]:
@@ -99,13 +105,43 @@ def _missing_permissions(kubectl: Kubectl) -> list[str]:
             "Istio and Flagger, which need cluster-admin or an equivalent role"]
 
 
+def _flux_is_ours(kubectl: Kubectl, stack: str) -> bool:
+    """Flux's namespace carries this stack's label: what the platform installed before is the stack's own."""
+    return kubectl.answer("get", "namespace", FLUX_NAMESPACE, "-o", OWNER_JSONPATH) == stack
+
+
 def _foreign_flux(kubectl: Kubectl, stack: str) -> list[str]:
-    """Flux found on the cluster whose namespace does not carry this stack's label: someone else's install."""
+    """Flux found on the cluster without this stack's label: someone else's install."""
     if not kubectl.answer("get", "crd", "kustomizations.kustomize.toolkit.fluxcd.io", "-o", "name"):
-        return []
-    owner = kubectl.answer("get", "namespace", FLUX_NAMESPACE, "-o", OWNER_JSONPATH)
-    if owner == stack:
         return []
     return [f"Flux is already installed on this cluster (CRD kustomizations.kustomize.toolkit.fluxcd.io) and "
             f"not by stack {stack} (namespace {FLUX_NAMESPACE} has no {OWNER_LABEL}={stack} label); uninstall it "
             "(`flux uninstall`) or use another cluster"]
+
+
+def _taken_names(kubectl: Kubectl) -> list[str]:
+    """Namespaces and CRDs the platform would create that exist already: Flux would adopt them, and a
+    destroy would delete them with what they hold."""
+    existing = set(kubectl.answer("get", "namespaces", "-o", "jsonpath={.items[*].metadata.name}").split())
+    taken = sorted(existing & set(platform_namespaces()))
+    crds = [name for name in kubectl.answer("get", "crd", "-o", "jsonpath={.items[*].metadata.name}").split()
+            if name.endswith(PLATFORM_CRD_SUFFIXES)]
+    problems = []
+    if taken:
+        problems.append(f"namespaces {', '.join(taken)} already exist and this stack did not create them: Flux would "
+                        "take them over and a destroy would delete them; use a cluster without them")
+    if crds:
+        shown = ", ".join(crds[:3]) + (f" and {len(crds) - 3} more" if len(crds) > 3 else "")
+        problems.append(f"Istio or Flagger is already installed on this cluster (CRDs {shown}); the platform "
+                        "installs its own: use a cluster without them")
+    return problems
+
+
+def platform_namespaces() -> list[str]:
+    """The namespaces the Flux tree and the program create."""
+    found = {APP_NAMESPACE}
+    for path in (PLATFORM_DIR / "infrastructure").rglob("*.yaml"):
+        for document in yaml.safe_load_all(path.read_text(encoding="utf-8")):
+            if isinstance(document, dict) and document.get("kind") == "Namespace":
+                found.add(str((document.get("metadata") or {}).get("name")))
+    return sorted(found)

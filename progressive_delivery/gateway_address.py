@@ -17,12 +17,19 @@ GATEWAY_SERVICE = "istio-ingressgateway"
 WAIT_SECONDS = 300
 
 READ_ADDRESS = script(KUBECTL_FROM_ENVIRONMENT + """
+# A load balancer reports a host name or an IP address; the host name when it has both.
+field() {
+  k -n "$GATEWAY_NAMESPACE" get service "$GATEWAY_SERVICE" -o "jsonpath={.status.loadBalancer.ingress[0].$1}"
+}
+unreadable() {
+  echo "cannot read Service $GATEWAY_NAMESPACE/$GATEWAY_SERVICE: $(printf '%s' "$1" | tail -n 1)" >&2
+  exit 1
+}
 deadline=$((SECONDS + WAIT_SECONDS))
 while true; do
-  if ! address=$(k -n "$GATEWAY_NAMESPACE" get service "$GATEWAY_SERVICE" \\
-      -o jsonpath='{.status.loadBalancer.ingress[0].hostname}{.status.loadBalancer.ingress[0].ip}' 2>&1); then
-    echo "cannot read Service $GATEWAY_NAMESPACE/$GATEWAY_SERVICE: $(printf '%s' "$address" | tail -n 1)" >&2
-    exit 1
+  address=$(field hostname 2>&1) || unreadable "$address"
+  if [ -z "$address" ]; then
+    address=$(field ip 2>&1) || unreadable "$address"
   fi
   if [ -n "$address" ]; then
     case "$address" in *:*) address="[$address]" ;; esac
@@ -37,6 +44,7 @@ while true; do
   sleep 5
 done
 """)
+
 
 
 @dataclass

@@ -19,6 +19,7 @@ from typing import Any
 from .settings import Settings
 
 DEFAULT_API_URL = "https://api.github.com"
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
 TIMEOUT_SECONDS = 10.0
 
 
@@ -59,6 +60,20 @@ def ask(api_url: str, path: str, token: str) -> Answer:
     return Answer(status, body, scopes)
 
 
+def api_url_problem(api_url: str) -> str | None:
+    """GitHub's API over https; a loopback stand-in (tests) may use http. Repositories live on github.com
+    (their SSH URL and host keys), so no other API is accepted."""
+    parts = urllib.parse.urlsplit(api_url)
+    if parts.hostname in LOOPBACK:
+        return None
+    if parts.scheme != "https":
+        return f"github:baseUrl: {api_url} is not https: the token would travel in clear; use an https:// URL"
+    if parts.hostname != urllib.parse.urlsplit(DEFAULT_API_URL).hostname:
+        return (f"github:baseUrl: {api_url} is not github.com's API; repositories are published to and synced "
+                "from github.com: remove github:baseUrl")
+    return None
+
+
 def needed_scopes(settings: Settings) -> dict[str, str]:
     """Classic-token scopes the settings need, each with what it is for."""
     repository = "public_repo" if settings.repository.visibility == "public" else "repo"
@@ -71,9 +86,8 @@ def needed_scopes(settings: Settings) -> dict[str, str]:
 
 def token_problems(settings: Settings, token: str, api_url: str = DEFAULT_API_URL) -> list[str]:
     """One line per problem with the token or the owner; [] when the settings can be carried out."""
-    parts = urllib.parse.urlsplit(api_url)
-    if parts.scheme != "https" and parts.hostname not in ("127.0.0.1", "::1", "localhost"):
-        return [f"github:baseUrl: {api_url} is not https: the token would travel in clear; use an https:// URL"]
+    if problem := api_url_problem(api_url):
+        return [problem]
     try:
         user = ask(api_url, "/user", token)
         if user.status == 401:

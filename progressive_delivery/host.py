@@ -15,6 +15,9 @@ from .preflight_context import Context
 from .process import Runner, ToolMissing
 from .settings import K3dClusterSettings, Settings
 
+# The oldest Docker Engine the program is written for (its BuildKit builds the echo-version image).
+MINIMUM_DOCKER = 24
+
 
 def tool_problems(context: Context) -> list[str]:
     """Docker (it builds the first image), kubectl (the platform check), git and ssh (publishing)."""
@@ -39,6 +42,10 @@ def docker_problem(runner: Runner) -> str | None:
     if result.returncode != 0 or not result.stdout.strip():
         reason = (result.stderr.strip().splitlines() or ["no answer"])[-1]
         return f"Docker does not answer ({reason}); start Docker (Docker Desktop, colima or dockerd)"
+    version = result.stdout.strip()
+    major = version.split(".", 1)[0]
+    if major.isdigit() and int(major) < MINIMUM_DOCKER:
+        return f"Docker {version} is older than {MINIMUM_DOCKER}; update Docker (k3d and the image build need it)"
     return None
 
 

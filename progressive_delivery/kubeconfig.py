@@ -22,6 +22,7 @@ from pathlib import Path
 from . import k3d
 from .kube import KubeconfigUnusable, Kubectl
 from .process import Runner
+from .settings import ExistingClusterSettings, Settings
 
 TEMPORARY_PREFIX = "pd-kubeconfig-"
 # Signals that end a command; held back while the temporary file is created and not yet guarded.
@@ -30,22 +31,36 @@ _STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
 
 @dataclass(frozen=True)
 class KubeconfigSource:
-    """Where the kubeconfig comes from: an explicit file, or the stack's k3d cluster."""
+    """Where the kubeconfig comes from: a file (with its context), or the stack's k3d cluster."""
 
     kind: str  # "file" | "k3d"
     value: str  # the file, or the k3d cluster name
+    context: str | None = None
 
     def describe(self) -> str:
         if self.kind == "file":
-            return f"kubeconfig {self.value}"
+            return f"kubeconfig {self.value}" + (f" (context {self.context})" if self.context else "")
         return f"k3d cluster {self.value}"
 
+    def kubectl(self, runner: Runner, path: Path) -> Kubectl:
+        """kubectl for this source, given the kubeconfig file it resolved to."""
+        return Kubectl(runner, path, context=self.context)
 
-def choose_kubeconfig(cluster_name: str, explicit: str | None) -> KubeconfigSource:
-    """--kubeconfig wins, else the stack's own k3d cluster."""
+
+def choose_kubeconfig(settings: Settings, explicit: str | None) -> KubeconfigSource:
+    """--kubeconfig wins; else the stack's own k3d cluster, or an existing cluster's kubeconfigPath."""
+    cluster = settings.cluster
+    context = cluster.context if isinstance(cluster, ExistingClusterSettings) else None
     if explicit:
-        return KubeconfigSource("file", explicit)
-    return KubeconfigSource("k3d", cluster_name)
+        return KubeconfigSource("file", explicit, context)
+    if not isinstance(cluster, ExistingClusterSettings):
+        return KubeconfigSource("k3d", cluster.name)
+    if cluster.kubeconfig_path:
+        return KubeconfigSource("file", os.path.expanduser(cluster.kubeconfig_path), context)
+    raise KubeconfigUnusable(
+        f"stack '{settings.stack}' keeps its cluster's kubeconfig as a secret: write it to a private file with "
+        f"`(umask 077; pulumi stack output kubeconfig --show-secrets --stack {settings.stack} > FILE)` and pass "
+        "--kubeconfig FILE")
 
 
 def check_file(path: Path, runner: Runner) -> None:

@@ -129,8 +129,8 @@ _RECORD: tuple[Pin, ...] = (
         "k3d-io/k3d#1478, fixed by k3d-io/k3d#1479 (60695db8), first in k3d-io/k3d@v5.7.3",
         "k3d-io/k3d#1642, fixed by k3d-io/k3d#1646 (b481dca2), in v5.9.0 and not in v5.9.0-rc.0",
     ), minimum="v5.7.3", refused=(
-        Refusal("v5.9.0-rc.0", "it fails on a registry created beforehand and passed to --registry-use, as this "
-                               "program does (k3d issue #1642)"),
+        Refusal("v5.9.0-rc.0", "a pre-release superseded by v5.9.0, which fixes its registry handling "
+                               "(k3d issue #1642)"),
     ), why_minimum="older releases cannot start k3s v1.30.3 and newer on cgroup v2 hosts (k3d issue #1478)"),
     Pin("istio", _ISTIO, (_ISTIO_CHART_EVIDENCE[0], _ISTIO_BLOG),
         note="supports Kubernetes 1.32-1.36; 1.31 charts are published only at blob.istio.io and ghcr.io"),

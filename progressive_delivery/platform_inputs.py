@@ -84,6 +84,7 @@ class PlatformInputs(pulumi.ComponentResource):
     """Cluster settings, gateway values and generated secrets."""
 
     grafana_password: pulumi.Output[str]
+    # A digest of the values the tree reads (never of a secret).
     digest: pulumi.Output[str]
 
     def __init__(self, name: str, args: PlatformInputsArgs, opts: pulumi.ResourceOptions | None = None):
@@ -120,9 +121,10 @@ class PlatformInputs(pulumi.ComponentResource):
                                                  credentials, here)
         self.pull_secret = self._registry_secret(f"{name}-pull-credentials", PULL_SECRET, APP_NAMESPACE,
                                                  credentials, here)
-        plain = json.dumps([settings.flux_substitutions(), gateway_values], sort_keys=True)
-        self.digest = pulumi.Output.unsecret(pulumi.Output.all(self.grafana_password, credentials).apply(
-            lambda secrets: hashlib.sha256(json.dumps([plain, *secrets]).encode()).hexdigest()[:16]))
+        # Of the values only: a changed secret reaches what reads it through the watch label, and no
+        # digest of a secret is ever kept in plain state.
+        values = json.dumps([settings.flux_substitutions(), gateway_values], sort_keys=True)
+        self.digest = pulumi.Output.from_input(hashlib.sha256(values.encode()).hexdigest()[:16])
         self.register_outputs({"digest": self.digest})
 
     @staticmethod

@@ -19,7 +19,7 @@ from .cluster import UNKNOWN_INSTANCE, Cluster, ClusterArgs, instance_of, server
 from .existing_cluster import OWNER_LABEL, ExistingCluster, ExistingClusterArgs
 from .flux_teardown import FluxTeardown, FluxTeardownArgs
 from .gateway_address import GatewayAddress, GatewayAddressArgs
-from .github_access import DEFAULT_API_URL
+from .github_access import DEFAULT_API_URL, api_url_problem
 from .preflight_context import Context
 from .process import run_process
 from .project import PLATFORM_DIR, PROJECT
@@ -66,6 +66,8 @@ def prepare() -> Setup:
                               "Kustomizations there (copy clusters/staging and adapt its paths)")
     token = config.github_token() or ""
     api_url = pulumi.Config("github").get("baseUrl") or DEFAULT_API_URL
+    if problem := api_url_problem(api_url):
+        raise pulumi.RunError(problem)
     plain_kubeconfig = _plain_kubeconfig(settings)
     try:
         preflight.run(Context(settings, token, preview=pulumi.runtime.is_dry_run(), api_url=api_url,

@@ -192,9 +192,13 @@ def handle(args: argparse.Namespace, runner: Runner = run_process, env: Mapping[
     if args.dry_run:
         return _show(plan, args, out)
     with ExitStack() as cleanup:
-        source = choose_kubeconfig(settings.cluster.name, args.kubeconfig)
         if args.watch:
             # The cluster must be followable before anything is built and pushed.
+            try:
+                source = choose_kubeconfig(settings, args.kubeconfig)
+            except KubeError as error:
+                out(f"error: cannot follow the canary: {error}")
+                return EXIT_REFUSED
             try:
                 kubeconfig = cleanup.enter_context(kubeconfig_path(source, runner, settings.stack))
             except KubeError as error:
@@ -207,5 +211,5 @@ def handle(args: argparse.Namespace, runner: Runner = run_process, env: Mapping[
             out(f"Flux image automation deploys it within a few minutes; follow it with --watch or "
                 f"`python -m progressive_delivery status --stack {settings.stack}`")
             return EXIT_OK
-        return watch(args.version, args.timeout, Kubectl(runner, kubeconfig), source, settings.stack, out,
+        return watch(args.version, args.timeout, source.kubectl(runner, kubeconfig), source, settings.stack, out,
                      expect_rollback=args.expect_rollback)

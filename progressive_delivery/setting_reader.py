@@ -48,7 +48,7 @@ class SettingReader:
             self.fail(name, f"'{value}' is not valid: {problem}")
         return value
 
-    def optional_text(self, name: str, check: Callable[[str], str | None]) -> str | None:
+    def optional_text(self, name: str, check: Callable[[str], str | None] | None) -> str | None:
         return self.text(name, check) if self.value(name) is not None else None
 
     def choice(self, name: str, choices: Sequence[str]) -> str:

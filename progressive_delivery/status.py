@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from . import k3d
 from .config import Settings, SettingsError, load_stack
 from .known_failures import diagnose
-from .kube import ClusterUnreachable, Kubectl, KubeError
+from .kube import ClusterUnreachable, KubeError
 from .kubeconfig import KubeconfigSource, choose_kubeconfig, kubeconfig_path
 from .process import Runner, run_process
 from .readiness import Listing, all_ready, collect, render, table_rows
@@ -55,7 +55,7 @@ def read_cluster(settings: Settings, source: KubeconfigSource, runner: Runner) -
     """Every kind's objects; raises KubeError with the one line to print."""
     with kubeconfig_path(source, runner, settings.stack) as path:
         try:
-            return collect(Kubectl(runner, path))
+            return collect(source.kubectl(runner, path))
         except ClusterUnreachable as error:
             reason = unreachable_reason(error, source, runner, settings.stack)
             raise KubeError(f"cannot reach the cluster of stack '{settings.stack}' ({source.describe()}): "
@@ -68,7 +68,7 @@ def handle(args: argparse.Namespace, runner: Runner = run_process,
     env = os.environ if env is None else env
     try:
         settings = load_stack(args.stack, env=env)
-        listings = read_cluster(settings, choose_kubeconfig(settings.cluster.name, args.kubeconfig), runner)
+        listings = read_cluster(settings, choose_kubeconfig(settings, args.kubeconfig), runner)
     except (SettingsError, KubeError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_UNUSABLE

@@ -220,6 +220,9 @@ def test_an_existing_cluster_needs_host_names_it_cannot_read(tmp_path: Path):
     found = "\n".join(error.value.problems)
     assert "progressive-delivery:publicHost: is required with gatewayServiceType NodePort" in found
     assert "progressive-delivery:grafanaHost: is required on an existing cluster" in found
+    with pytest.raises(config.SettingsError, match="grafanaHost: is required on an existing cluster, and not a "
+                                                   ".localhost name"):
+        config.build_settings("staging", existing(tmp_path, grafanaHost="grafana.localhost"), {}, ALL_SECRETS)
     settings = config.build_settings("staging", existing(tmp_path, gatewayServiceType="NodePort",
                                                          publicHost="apps.example.com"), {}, ALL_SECRETS)
     assert settings.grafana_url == "http://grafana.example.com/"

@@ -148,14 +148,18 @@ case "${args[*]}" in
     [ -e "$state/flux" ] && { echo customresourcedefinition/kustomizations; exit 0; }
     echo 'Error from server (NotFound): customresourcedefinitions "kustomizations" not found' >&2; exit 1 ;;
   *"get imageupdateautomations"*) echo "flux-system echo-version" ;;
-  *"get crd -o jsonpath"*)
+  *"get crd -o jsonpath={range"*)
     printf '%s\n' kustomizations.kustomize.toolkit.fluxcd.io helmreleases.helm.toolkit.fluxcd.io \
       canaries.flagger.app gateways.networking.istio.io ;;
   *"get kustomizations.kustomize.toolkit.fluxcd.io --all-namespaces -l"*)
     [ -e "$state/stuck" ] && echo kustomization.kustomize.toolkit.fluxcd.io/apps ;;
   *"version -o json"*) cat "$state/version" ;;
+  *"get service istio-ingressgateway -o jsonpath="*"hostname}"*) cat "$state/hostname" 2>/dev/null || true ;;
+  *"get service istio-ingressgateway -o jsonpath="*"ip}"*) cat "$state/ip" 2>/dev/null || true ;;
   *"auth can-i"*) cat "$state/can-i" 2>/dev/null || echo yes ;;
   *"get namespace flux-system -o jsonpath"*) [ -e "$state/mine" ] && cat "$state/mine" || exit 1 ;;
+  *"get namespaces -o jsonpath"*) echo "default kube-system $(cat "$state/namespaces" 2>/dev/null)" ;;
+  *"get crd -o jsonpath={.items[*].metadata.name}"*) cat "$state/crds" 2>/dev/null ;;
 esac
 exit 0
 """
@@ -264,6 +268,20 @@ def test_preflight_reports_version_permissions_and_someone_elses_flux(kubectl, t
     assert not any("Flux is already installed" in p for p in cluster_problems(tmp_path))
 
 
+def test_preflight_refuses_namespaces_and_crds_the_platform_would_take_over(kubectl, tmp_path):
+    (kubectl / "version").write_text('{"serverVersion": {"major": "1", "minor": "35"}}')
+    (kubectl / "namespaces").write_text("monitoring istio-system")
+    (kubectl / "crds").write_text("gateways.networking.istio.io canaries.flagger.app certificates.cert-manager.io")
+    found = cluster_problems(tmp_path)
+    assert found == [
+        "namespaces istio-system, monitoring already exist and this stack did not create them: Flux would take "
+        "them over and a destroy would delete them; use a cluster without them",
+        "Istio or Flagger is already installed on this cluster (CRDs gateways.networking.istio.io, "
+        "canaries.flagger.app); the platform installs its own: use a cluster without them"]
+    (kubectl / "mine").write_text("staging")
+    assert cluster_problems(tmp_path) == [], "what this stack's own Flux installed is its own"
+
+
 def test_preflight_without_kubectl_is_one_line(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))
     found = cluster_problems(tmp_path)
@@ -275,3 +293,33 @@ def test_preflight_of_an_unreachable_cluster_is_one_line(kubectl, tmp_path):
     (kubectl / "unreachable").touch()
     found = cluster_problems(tmp_path)
     assert len(found) == 1 and found[0].startswith("the cluster in the given kubeconfig does not answer")
+
+
+def gateway(state: Path) -> subprocess.CompletedProcess:
+    environment = {**os.environ, KUBECONFIG_VARIABLE: KUBECONFIG, "GATEWAY_NAMESPACE": "istio-ingress",
+                   "GATEWAY_SERVICE": "istio-ingressgateway", "WAIT_SECONDS": "0", "KUBE_CONTEXT": "platform"}
+    return subprocess.run(["/bin/bash", "-c", gateway_address.READ_ADDRESS], env=environment, capture_output=True,
+                          text=True, timeout=30)
+
+
+@pytest.mark.parametrize("hostname, ip, printed", [
+    ("lb.example.com", "203.0.113.7", "lb.example.com"),
+    ("", "203.0.113.7", "203.0.113.7"),
+    ("", "2001:db8::7", "[2001:db8::7]"),
+])
+def test_the_gateway_address_is_the_load_balancers(kubectl, hostname, ip, printed):
+    (kubectl / "hostname").write_text(hostname)
+    (kubectl / "ip").write_text(ip)
+    result = gateway(kubectl)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"{printed}\n"
+
+
+def test_no_load_balancer_address_says_what_to_set(kubectl):
+    result = gateway(kubectl)
+    assert result.returncode != 0 and result.stdout == ""
+    assert "has no load balancer address after 0 seconds" in result.stderr
+    assert "progressive-delivery:publicHost" in result.stderr
+    (kubectl / "unreachable").touch()
+    failed = gateway(kubectl)
+    assert "cannot read Service istio-ingress/istio-ingressgateway: Unable to connect" in failed.stderr

@@ -10,15 +10,27 @@ from pathlib import Path
 import pytest
 from release_fixtures import KUBECONFIG, FakeTools
 
-from progressive_delivery import kubeconfig
+from progressive_delivery import config, kubeconfig
 from progressive_delivery.kube import KubeconfigUnusable
 from progressive_delivery.kubeconfig import KubeconfigSource, check_file, choose_kubeconfig, kubeconfig_path
 from progressive_delivery.process import run_process
 
 
-def test_kubeconfig_is_the_explicit_file_else_the_stacks_own_cluster():
-    assert choose_kubeconfig("pd-staging", "/a") == KubeconfigSource("file", "/a")
-    assert choose_kubeconfig("pd-staging", None) == KubeconfigSource("k3d", "pd-staging")
+def test_kubeconfig_is_the_explicit_file_else_the_stacks_own_cluster(tmp_path):
+    staging = config.load_stack("staging", env={})
+    assert choose_kubeconfig(staging, "/a") == KubeconfigSource("file", "/a")
+    assert choose_kubeconfig(staging, None) == KubeconfigSource("k3d", "pd-staging")
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text("apiVersion: v1\nkind: Config\n")
+    raw = {"clusterProvider": "existing", "kubeconfigPath": str(kubeconfig), "kubeContext": "platform",
+           "imageRepository": "ghcr.io/acme/echo-version", "imageRegistryUsername": "acme",
+           "grafanaHost": "grafana.example.com"}
+    existing = config.build_settings("staging", raw, {})
+    assert choose_kubeconfig(existing, None) == KubeconfigSource("file", str(kubeconfig), "platform")
+    assert choose_kubeconfig(existing, "/b") == KubeconfigSource("file", "/b", "platform")
+    inline = config.build_settings("staging", {k: v for k, v in raw.items() if k != "kubeconfigPath"}, {})
+    with pytest.raises(KubeconfigUnusable, match="pulumi stack output kubeconfig --show-secrets --stack staging"):
+        choose_kubeconfig(inline, None)
 
 
 def test_k3d_kubeconfig_is_private_and_removed_even_on_error():

@@ -191,6 +191,14 @@ def test_the_token_never_travels_in_clear_and_users_have_no_internal_repositorie
     passes(api, repositoryVisibility="internal", repositoryOwner="acme-org")
 
 
+def test_only_github_com_and_a_recent_docker(machine, api):
+    assert problems("https://github.example.com/api/v3") == [
+        "github:baseUrl: https://github.example.com/api/v3 is not github.com's API; repositories are published to "
+        "and synced from github.com: remove github:baseUrl"]
+    tool(machine, "docker", 'case "$1" in info) echo 20.10.24 ;; esac\n')
+    assert problems(api)[0] == "Docker 20.10.24 is older than 24; update Docker (k3d and the image build need it)"
+
+
 def test_an_unreachable_api_says_how_to_skip(machine):
     with socket.socket() as closed:
         closed.bind(("127.0.0.1", 0))

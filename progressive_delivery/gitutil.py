@@ -18,13 +18,13 @@ import os
 import re
 import shlex
 import shutil
-import signal
 import subprocess
 import tempfile
-import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from .process import signals_held, stop_group
 
 REDACTED = "***"
 # Network commands (ls-remote, fetch, push) give up after this long.
@@ -39,8 +39,10 @@ _SCP_LIKE = re.compile(r"^(?:[^@/:]+@)?(?P<host>[^/:]+):(?!//)")
 _URL_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^/@\s]+)@")
 
 _ASKPASS_SCRIPT = f"""#!/bin/sh
-# Answers git's credential prompts from the environment; holds no secret itself.
+# Answers git's credential prompts from the environment; holds no secret itself. A prompt for a
+# plain http:// URL gets nothing: the token never travels in clear.
 case "$1" in
+  *"'http://"*) exit 1 ;;
   Username*) printf '%s\\n' "${{{TOKEN_USER_VARIABLE}:-{DEFAULT_TOKEN_USER}}}" ;;
   *) printf '%s\\n' "${TOKEN_VARIABLE}" ;;
 esac
@@ -130,6 +132,10 @@ def hermetic_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
         "GIT_CONFIG_NOSYSTEM": "1",
         "GIT_CONFIG_GLOBAL": os.devnull,
         "GIT_TERMINAL_PROMPT": "0",
+        # No HTTP redirect is followed: one could lead the credentials to another host or to http://.
+        "GIT_CONFIG_COUNT": "1",
+        "GIT_CONFIG_KEY_0": "http.followRedirects",
+        "GIT_CONFIG_VALUE_0": "false",
         "LC_ALL": "C",
         "LANGUAGE": "C",
     })
@@ -276,30 +282,6 @@ class Git:
         return self.run(*args, input=input)[1].decode("utf-8").strip()
 
 
-def stop_group(process: subprocess.Popen) -> None:
-    """Kill the process group `process` leads (it was started in a new session) and reap the leader."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        process.communicate(timeout=LOCAL_TIMEOUT_SECONDS)
-
-
-_HELD_SIGNALS = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
-
-
-@contextlib.contextmanager
-def _signals_held() -> Iterator[None]:
-    """Hold back Ctrl-C, SIGTERM and SIGHUP (main thread only); a held signal is delivered on exit."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _HELD_SIGNALS)
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
-
-
 @contextlib.contextmanager
 def private_workspace(prefix: str = "pd-publish-") -> Iterator[Path]:
     """A temporary directory with a private (0700) `auth/` inside; removed on every exit.
@@ -309,12 +291,22 @@ def private_workspace(prefix: str = "pd-publish-") -> Iterator[Path]:
     """
     work: Path | None = None
     try:
-        with _signals_held():
+        with signals_held():
             work = Path(tempfile.mkdtemp(prefix=prefix))
             (work / "auth").mkdir(mode=0o700)
         yield work
     finally:
         if work is not None:
-            with _signals_held():
+            with signals_held():
                 shutil.rmtree(work / "auth", ignore_errors=True)
                 shutil.rmtree(work, ignore_errors=True)
+
+
+def parse_ls_tree(output: bytes) -> dict[str, str]:
+    """{path: blob id} from `git ls-tree -r -z`."""
+    files = {}
+    for entry in output.decode("utf-8", "surrogateescape").split("\0"):
+        if entry:
+            info, _, path = entry.partition("\t")
+            files[path] = info.split()[2]
+    return files

@@ -12,7 +12,6 @@ raises as an exception). It is never printed.
 from __future__ import annotations
 
 import os
-import signal
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,12 +20,10 @@ from pathlib import Path
 
 from . import k3d
 from .kube import KubeconfigUnusable, Kubectl
-from .process import Runner
+from .process import Runner, signals_held
 from .settings import ExistingClusterSettings, Settings
 
 TEMPORARY_PREFIX = "pd-kubeconfig-"
-# Signals that end a command; held back while the temporary file is created and not yet guarded.
-_STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
 
 
 @dataclass(frozen=True)
@@ -89,28 +86,22 @@ def _clip(text: str, width: int = 160) -> str:
 
 @contextmanager
 def private_file(text: str) -> Iterator[Path]:
-    """`text` in a new private file (mkstemp creates it 0600), removed on exit.
+    """`text` in a new private file (mkstemp creates it 0600), removed on every exit.
 
     Stop signals are held back from the file's creation until its removal is guaranteed.
     """
-    blocked = hasattr(signal, "pthread_sigmask")
-    if blocked:
-        previous = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
     path: Path | None = None
     try:
-        descriptor, name = tempfile.mkstemp(prefix=TEMPORARY_PREFIX, suffix=".yaml")
-        path = Path(name)
-        if blocked:
-            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
-            blocked = False
+        with signals_held():
+            descriptor, name = tempfile.mkstemp(prefix=TEMPORARY_PREFIX, suffix=".yaml")
+            path = Path(name)
         with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
             handle.write(text)
         yield path
     finally:
-        if blocked:
-            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
         if path is not None:
-            path.unlink(missing_ok=True)
+            with signals_held():
+                path.unlink(missing_ok=True)
 
 
 @contextmanager

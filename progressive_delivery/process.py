@@ -7,11 +7,17 @@ command on its stdin, never on its command line.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
+
+# How long a killed command's leader gets to be reaped.
+REAP_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -44,16 +50,47 @@ def run_process(argv: Sequence[str], *, env: Mapping[str, str] | None = None,
                 timeout: float | None = None) -> Result:
     """The real runner: `env` is added to the current environment.
 
-    An exception while the command runs (Ctrl-C, or SIGTERM raised as one)
-    kills the command before it propagates (`subprocess.run` does so).
+    The command runs in a process group of its own; a timeout, Ctrl-C or SIGTERM
+    (raised as an exception) kills the whole group, so nothing it started (a
+    credential plugin, a build helper) outlives it.
     """
+    pipe = subprocess.PIPE if capture else None
     try:
-        completed = subprocess.run(
-            list(argv), env={**os.environ, **env} if env else None, input=stdin, text=True,
-            capture_output=capture, timeout=timeout, check=False,
-            stdin=None if stdin is not None else subprocess.DEVNULL)
+        process = subprocess.Popen(list(argv), env={**os.environ, **env} if env else None, text=True,
+                                   stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+                                   stdout=pipe, stderr=pipe, start_new_session=True)
     except FileNotFoundError:
         raise ToolMissing(argv[0]) from None
+    try:
+        stdout, stderr = process.communicate(input=stdin, timeout=timeout)
     except subprocess.TimeoutExpired:
+        stop_group(process)
         return Result(124, "", f"{argv[0]} did not answer within {timeout:g} seconds")
-    return Result(completed.returncode, completed.stdout or "", completed.stderr or "")
+    except BaseException:
+        stop_group(process)
+        raise
+    return Result(process.returncode, stdout or "", stderr or "")
+
+
+def stop_group(process: subprocess.Popen) -> None:
+    """Kill the process group `process` leads (it was started in a new session) and reap the leader."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.communicate(timeout=REAP_SECONDS)
+
+
+_HELD_SIGNALS = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+
+
+@contextlib.contextmanager
+def signals_held() -> Iterator[None]:
+    """Hold back Ctrl-C, SIGTERM and SIGHUP (main thread only); a held signal is delivered on exit."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _HELD_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)

@@ -212,10 +212,8 @@ class _Run:
             return None
         contained = origin.contains(recorded.commit)
         if contained:
-            if recorded.modified:
-                self.note(f"The last publish (from project commit {recorded.commit[:12]}) had uncommitted "
-                          "changes; where this tree differs from it, this tree wins.")
-            return None
+            return self.check_uncommitted(recorded.commit, recorded.modified, base) if recorded.modified is not False \
+                else None
         if contained is None and not origin.shallow:
             self.note(f"Could not check that this checkout contains project commit {recorded.commit[:12]}, "
                       "the origin of the last publish.")
@@ -226,6 +224,26 @@ class _Run:
         self.note(f"Overwriting the publish from project commit {recorded.commit[:12]}, which this checkout "
                   f"does not contain; these files now differ from it: {inline(differences)}.")
         return Overwrite(recorded.commit, differences)
+
+    def check_uncommitted(self, commit: str, modified: bool | None, base: str) -> Overwrite | None:
+        """The last publish came from `commit` plus uncommitted changes: refuse to revert those changes to
+        what `commit` has (or, told to, do it and say so)."""
+        committed = self.texts.origin.committed_files(commit)
+        if committed is None:
+            self.note(f"Could not read project commit {commit[:12]}, the origin of the last publish, to check "
+                      "that this tree keeps its uncommitted changes.")
+            return None
+        published, ours = self.session.files(base), self.session.files(self.ours)
+        reverted = tuple(sorted(path for path in committed.keys() | published.keys()
+                                if committed.get(path) != published.get(path)
+                                and ours.get(path) == committed.get(path)))
+        if not reverted:
+            return None
+        if not self.options.overwrite:
+            raise StaleCheckout(self.texts.reverts_uncommitted(commit, reverted, modified is None))
+        self.note(f"Reverting what the last publish (from project commit {commit[:12]}) changed without "
+                  f"committing: {inline(reverted)}.")
+        return Overwrite(commit, reverted)
 
     def require_passes(self, tree: str, explain: Callable[[str], str]) -> None:
         """Raise CheckFailed (with `explain(report)`) unless the checker accepts `tree`."""
@@ -238,7 +256,8 @@ class _Run:
         finally:
             shutil.rmtree(directory, ignore_errors=True)
         if problems is not None:
-            raise CheckFailed(explain(problems))
+            # Branch content nobody here wrote reaches this report: never let it carry a secret out.
+            raise CheckFailed(explain(self.session.git.scrubber.scrub(problems)))
         self.passed.add(tree)
 
 

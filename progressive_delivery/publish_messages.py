@@ -97,6 +97,14 @@ class Texts:
                 f"{recorded[:12]}, and {have}; or pass --overwrite-published to replace that publish on "
                 f"purpose.{replaced} Nothing was pushed.")
 
+    def reverts_uncommitted(self, recorded: str, reverted: Sequence[str], unknown: bool) -> str:
+        what = "may have had" if unknown else "had"
+        return (f"Refusing to publish to {self.where}: the last publish there came from project commit "
+                f"{recorded[:12]} and {what} uncommitted changes, which this tree would revert to what that "
+                f"commit has: {inline(reverted)}. Get those changes (ask who published them to commit and "
+                "push them, then pull) and publish again; or pass --overwrite-published to revert them on "
+                "purpose. Nothing was pushed.")
+
     def broken_branch(self, kept: Sequence[str], report: str) -> str:
         return (f"{self.source} is already published to {self.where}, but the branch has changed since and "
                 f"fails the platform check. The branch differs from {self.source} in: {inline(kept)}. "

@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .gitutil import Git, GitError, Scrubber
+from .gitutil import Git, GitError, Scrubber, parse_ls_tree
 from .publish_source import is_ignored
 
 COMMIT_TRAILER = "Source-Commit"
@@ -43,6 +43,7 @@ class Origin:
     reason: str = ""
     checkout: Path | None = None
     shallow: bool = False
+    source: Path | None = None
 
     def trailers(self) -> list[str]:
         modified = UNKNOWN if self.modified is None else ("yes" if self.modified else "no")
@@ -70,6 +71,19 @@ class Origin:
         if code == 128 and self.shallow:
             return None  # the commit may be in the history a shallow clone left out
         return code == 0
+
+    def committed_files(self, commit: str) -> dict[str, str] | None:
+        """{path: blob id} of the source directory as `commit` has it; None when the checkout cannot tell."""
+        if self.checkout is None or self.source is None:
+            return None
+        relative = os.path.relpath(self.source.resolve(), self.checkout.resolve())
+        git = Git(None, _checkout_env(), Scrubber(), cwd=self.checkout)
+        try:
+            code, out, _ = git.run("ls-tree", "-r", "-z", f"{commit}:{'' if relative == '.' else relative}",
+                                   ok=(0, 128))
+        except GitError:
+            return None
+        return parse_ls_tree(out) if code == 0 else {}
 
 
 @dataclass(frozen=True)
@@ -110,7 +124,8 @@ def find_origin(source: Path) -> Origin:
                          "--no-renames", "--", ".")[1]
     except GitError as error:
         return Origin(None, None, f"git cannot read the checkout around {source}: {error.stderr.strip()}")
-    return Origin(commit, _has_local_changes(status), checkout=Path(toplevel), shallow=shallow == "true")
+    return Origin(commit, _has_local_changes(status), checkout=Path(toplevel), shallow=shallow == "true",
+                  source=Path(source))
 
 
 def _has_local_changes(status: bytes) -> bool:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .gitutil import Git, GitError
+from .gitutil import Git, GitError, parse_ls_tree
 from .publish_failures import PublishConflict, PushVerdict, read_push, remote_failure
 from .publish_messages import conflict_message
 from .publish_source import SourceFile
@@ -97,6 +97,10 @@ class Session:
 
     def tree_of(self, commit: str | None) -> str:
         return self.git.text("rev-parse", f"{commit}^{{tree}}") if commit else self.empty_tree
+
+    def files(self, tree: str) -> dict[str, str]:
+        """{path: blob id} of a tree."""
+        return parse_ls_tree(self.git.run("ls-tree", "-r", "-z", tree)[1])
 
     def changes(self, before: str, after: str) -> tuple[str, ...]:
         """`<status> <path>` for each file that differs from tree `before` to tree `after`."""

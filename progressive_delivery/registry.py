@@ -16,6 +16,8 @@ import urllib.parse
 import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from http.client import HTTPMessage
+from typing import IO
 
 from .config import APP_NAME, PROJECT, REGISTRY_PASSWORD_VARIABLE, Settings
 
@@ -90,7 +92,7 @@ def _bearer_token(challenge: str, endpoint: RegistryEndpoint, timeout: float) ->
         raise RegistryError(f"the token service {realm} is not HTTPS; the registry credential is not sent there")
     url = f"{realm}?{urllib.parse.urlencode(params)}"
     request = urllib.request.Request(url, headers=_basic(endpoint.username, endpoint.password))
-    with urllib.request.urlopen(request, timeout=timeout) as response:
+    with _opener(realm).open(request, timeout=timeout) as response:
         document = json.load(response)
     token = document.get("token") or document.get("access_token") if isinstance(document, dict) else None
     if not token:
@@ -103,6 +105,9 @@ def _token_or_error(challenge: str, endpoint: RegistryEndpoint, timeout: float) 
     try:
         return _bearer_token(challenge, endpoint, timeout)
     except urllib.error.HTTPError as error:
+        if 300 <= error.code < 400:
+            raise RegistryError(f"the token service redirected to another origin ({error.filename}); the registry "
+                                "credential is not sent there") from None
         raise RegistryError(f"the token service refused access (HTTP {error.code}); check the registry "
                             f"user and {REGISTRY_PASSWORD_VARIABLE}") from None
     except (urllib.error.URLError, OSError) as error:
@@ -111,20 +116,42 @@ def _token_or_error(challenge: str, endpoint: RegistryEndpoint, timeout: float) 
         raise RegistryError(f"the token service answered with something that is not JSON ({error})") from None
 
 
+def _origin(url: str) -> tuple[str, str | None, int | None]:
+    parts = urllib.parse.urlsplit(url)
+    return parts.scheme, parts.hostname, parts.port
+
+
 def _next_link(header: str | None, base_url: str) -> str | None:
-    """The `rel="next"` target of a Link header, absolute."""
+    """The `rel="next"` target of a Link header, absolute; one on another origin is refused (the
+    registry's token would follow it)."""
     for part in (header or "").split(","):
         target, _, params = part.partition(";")
         if 'rel="next"' in params.replace(" ", "") and target.strip().startswith("<"):
-            return urllib.parse.urljoin(base_url, target.strip()[1:-1])
+            link = urllib.parse.urljoin(base_url, target.strip()[1:-1])
+            if _origin(link) != _origin(base_url):
+                raise RegistryError(f"the registry's next page is on another origin ({link}); not following it")
+            return link
     return None
 
 
+class _SameOriginRedirects(urllib.request.HTTPRedirectHandler):
+    """Redirects only within the origin asked: urllib would carry the Authorization header (the registry's
+    password or token) to wherever a redirect points, plain http:// included."""
+
+    def redirect_request(self, req: urllib.request.Request, fp: IO[bytes], code: int, msg: str,
+                         headers: HTTPMessage, newurl: str) -> urllib.request.Request | None:
+        if _origin(newurl) != _origin(req.full_url):
+            raise urllib.error.HTTPError(newurl, code, f"redirect to another origin refused ({newurl})",
+                                         headers, fp)
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
 def _opener(base_url: str) -> urllib.request.OpenerDirector:
-    """A loopback registry is reached directly, never through a proxy from the environment."""
+    """Same-origin redirects only; a loopback registry is reached directly, never through a proxy."""
+    handlers: list[urllib.request.BaseHandler] = [_SameOriginRedirects()]
     if _is_loopback(base_url):
-        return urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    return urllib.request.build_opener()
+        handlers.append(urllib.request.ProxyHandler({}))
+    return urllib.request.build_opener(*handlers)
 
 
 def list_tags(endpoint: RegistryEndpoint, timeout: float = 5.0, max_pages: int = 50) -> list[str]:

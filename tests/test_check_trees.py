@@ -174,3 +174,19 @@ def test_tree_mode_takes_the_kubernetes_version(tmp_path, argv, capsys):
     root = write_tree(tmp_path / "recipe", files)
     assert run_check("--platform", str(root), *argv) == 1
     assert "autoscaling/v2beta2 HorizontalPodAutoscaler is not served by Kubernetes 1.35" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("absolute", [True, False])
+def test_a_file_outside_the_repository_is_refused_and_never_read(tmp_path, absolute):
+    secret = tmp_path / "outside" / "secret.txt"
+    secret.parent.mkdir()
+    secret.write_text("do-not-print-me\n")
+    reference = str(secret) if absolute else "../" * 12 + str(secret).lstrip("/")
+    files = dict(MONOREPO)
+    files["clusters/production/leak/kustomization.yaml"] = (
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nconfigMapGenerator:\n"
+        f"  - name: leak\n    namespace: default\n    files:\n      - key={reference}\n")
+    report, _ = run(write_tree(tmp_path / "fleet", files), cluster_path="clusters/production")
+    messages = [f.message for f in report.findings]
+    assert any("outside the repository; kustomize-controller builds only from the source" in m for m in messages)
+    assert "do-not-print-me" not in "\n".join(messages)

@@ -157,3 +157,26 @@ def test_commit_message_says_what_the_branch_keeps(local_remote: h.Remote, proje
     assert "Changed in the branch:\n  A apps/base/service.yaml\n" in message
     assert "  M apps/staging/kustomization.yaml" in message.split("Kept from the branch")[1]
     assert "are kept" not in message
+
+
+def test_uncommitted_changes_of_the_last_publish_are_not_reverted(
+        local_remote: h.Remote, project: h.Project, tmp_path: Path) -> None:
+    remote = local_remote
+    other = project.worktree(tmp_path / "other", project.head())
+    h.write_tree(project.source, SERVICE)                       # published, never committed
+    h.run_publish(project.source, remote)
+    h.write_tree(project.source, TUNED)                         # the same person goes on: nothing reverted
+    h.run_publish(project.source, remote)
+    h.write_tree(other.source, {"apps/base/extra.yaml": "kind: ConfigMap\n"})
+    before = remote.refs()
+
+    with pytest.raises(StaleCheckout) as raised:
+        h.run_publish(other.source, remote)
+
+    message = str(raised.value)
+    assert "had uncommitted changes, which this tree would revert" in message
+    assert "apps/base/service.yaml" in message and "infrastructure/base/releases/grafana.yaml" in message
+    assert "--overwrite-published" in message and remote.refs() == before
+    result = h.run_publish(other.source, remote, overwrite=True)
+    assert result.status == "published" and "apps/base/service.yaml" not in remote.files()
+    assert any("Reverting what the last publish" in note for note in result.notes)

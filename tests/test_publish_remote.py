@@ -255,3 +255,21 @@ def test_atomic_failure_without_a_moved_ref_is_not_called_a_rule() -> None:
     assert "neither it nor the published-tree record had moved" in str(error)
     assert "rule" not in str(error) and "protect" not in str(error)
 
+
+
+def test_the_token_never_follows_a_redirect_or_answers_a_plain_http_prompt(tmp_path: Path) -> None:
+    from progressive_delivery import gitutil
+
+    env = gitutil.hermetic_env()
+    config = {env[f"GIT_CONFIG_KEY_{n}"]: env[f"GIT_CONFIG_VALUE_{n}"] for n in range(int(env["GIT_CONFIG_COUNT"]))}
+    assert config["http.followRedirects"] == "false"
+    askpass = tmp_path / "askpass.sh"
+    askpass.write_text(gitutil._ASKPASS_SCRIPT)
+    askpass.chmod(0o700)
+    secret = {gitutil.TOKEN_VARIABLE: "ghp_never_in_clear", "PATH": "/usr/bin:/bin"}
+    https = subprocess.run([str(askpass), "Password for 'https://x-access-token@github.com': "], env=secret,
+                           capture_output=True, text=True, timeout=10)
+    assert https.stdout == "ghp_never_in_clear\n"
+    plain = subprocess.run([str(askpass), "Password for 'http://x-access-token@example.com': "], env=secret,
+                           capture_output=True, text=True, timeout=10)
+    assert plain.returncode != 0 and plain.stdout == ""

@@ -156,3 +156,27 @@ def test_a_refused_token_is_a_registry_error(registry_factory):
 def test_unreachable_registry_raises():
     with pytest.raises(registry.RegistryUnreachable):
         registry.list_tags(RegistryEndpoint("http://127.0.0.1:9", "echo-version"), timeout=2)
+
+
+def test_credentials_never_follow_a_redirect_or_a_next_page_to_another_origin(registry_factory):
+    elsewhere = registry_factory([["9.9.9"]])
+    redirected = registry_factory([["1.0.0"]], token="t0k")
+
+    def moved(request) -> None:
+        request.send_response(302)
+        request.send_header("Location", f"{elsewhere.url}/token?steal=1")
+        request.send_header("Content-Length", "0")
+        request.end_headers()
+
+    redirected.handle = lambda request: moved(request) if request.path.startswith("/token") else \
+        Registry.handle(redirected, request)
+    endpoint = RegistryEndpoint(redirected.url, "acme/echo-version", "acme", SECRET)
+    with pytest.raises(registry.RegistryError, match="redirected to another origin"):
+        registry.list_tags(endpoint)
+    assert elsewhere.token_requests == [], "the credential went to another origin"
+
+    paged = registry_factory([["1.0.0"], ["1.1.0"]])
+    paged.handle = lambda request: Registry.reply(
+        request, 200, {"tags": ["1.0.0"]}, {"Link": f'<{elsewhere.url}/v2/next>; rel="next"'})
+    with pytest.raises(registry.RegistryError, match="next page is on another origin"):
+        registry.list_tags(RegistryEndpoint(paged.url, "echo-version"))

@@ -68,7 +68,7 @@ VISIBILITIES = ("private", "internal", "public")
 ON_DESTROY = ("delete", "archive")
 GATEWAY_SERVICE_TYPES = ("LoadBalancer", "NodePort", "ClusterIP")
 _K3S_IMAGE = re.compile(r"^(?P<repo>[a-z0-9./_-]+):v(?P<major>[0-9]+)\.(?P<minor>[0-9]+)\.(?P<patch>[0-9]+)-k3s[0-9]+$")
-_FLUX_VERSION = re.compile(r"^v[0-9]+\.[0-9]+\.[0-9]+$")
+_FLUX_VERSION = re.compile(r"^v(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$")
 _IMAGE_REPOSITORY = re.compile(r"^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._/-][a-z0-9]+)*)+$")
 
 # Keys of the `progressive-delivery:` namespace with their defaults: None means
@@ -153,7 +153,7 @@ def build_settings(stack: str, raw: Mapping[str, Any], env: Mapping[str, str],
     if not owner and secrets is not None:
         r.fail("repositoryOwner", "no repository owner: set it with `pulumi config set "
                                   f"{key('repositoryOwner')} <user-or-org>` or export GITHUB_OWNER")
-    elif owner and (problem := names.owner_problem(owner)):
+    elif owner and "repositoryOwner" not in r.tainted and (problem := names.owner_problem(owner)):
         r.fail("repositoryOwner", f"'{owner}' is not a GitHub user or organisation name: {problem}")
     repository = RepositorySettings(
         owner=owner,

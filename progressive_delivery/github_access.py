@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from .settings import Settings
+from .text import is_loopback_url
 
 DEFAULT_API_URL = "https://api.github.com"
-LOOPBACK = ("127.0.0.1", "::1", "localhost")
 TIMEOUT_SECONDS = 10.0
 
 
@@ -64,7 +64,7 @@ def api_url_problem(api_url: str) -> str | None:
     """GitHub's API over https; a loopback stand-in (tests) may use http. Repositories live on github.com
     (their SSH URL and host keys), so no other API is accepted."""
     parts = urllib.parse.urlsplit(api_url)
-    if parts.hostname in LOOPBACK:
+    if is_loopback_url(api_url):
         return None
     if parts.scheme != "https":
         return f"github:baseUrl: {api_url} is not https: the token would travel in clear; use an https:// URL"

@@ -61,7 +61,11 @@ def cluster_state(runner: Runner, name: str) -> ClusterState:
         raise KubeError("`k3d cluster list --output json` printed no cluster list; check the k3d installation")
     for cluster in clusters:
         if isinstance(cluster, dict) and cluster.get("name") == name:
-            return ClusterState.RUNNING if int(cluster.get("serversRunning") or 0) > 0 else ClusterState.STOPPED
+            running = cluster.get("serversRunning") or 0
+            if not isinstance(running, int):
+                raise KubeError(f"`k3d cluster list --output json` printed serversRunning={running!r} for "
+                                f"'{name}', not a count; check the k3d installation")
+            return ClusterState.RUNNING if running > 0 else ClusterState.STOPPED
     return ClusterState.ABSENT
 
 

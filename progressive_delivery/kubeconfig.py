@@ -22,6 +22,7 @@ from . import k3d
 from .kube import KubeconfigUnusable, Kubectl
 from .process import Runner, signals_held
 from .settings import ExistingClusterSettings, Settings
+from .text import clip
 
 TEMPORARY_PREFIX = "pd-kubeconfig-"
 
@@ -48,7 +49,10 @@ def choose_kubeconfig(settings: Settings, explicit: str | None) -> KubeconfigSou
     """--kubeconfig wins; else the stack's own k3d cluster, or an existing cluster's kubeconfigPath."""
     cluster = settings.cluster
     context = cluster.context if isinstance(cluster, ExistingClusterSettings) else None
-    if explicit:
+    if explicit is not None:
+        if not explicit.strip():
+            raise KubeconfigUnusable("--kubeconfig was given an empty path; name a kubeconfig file, or leave the "
+                                     "option out to use the stack's own cluster")
         return KubeconfigSource("file", explicit, context)
     if not isinstance(cluster, ExistingClusterSettings):
         return KubeconfigSource("k3d", cluster.name)
@@ -77,11 +81,7 @@ def check_file(path: Path, runner: Runner) -> None:
         Kubectl(runner, path).current_server()
     except KubeconfigUnusable as error:
         reason = str(error).removeprefix("error: ")
-        raise KubeconfigUnusable(f"{what} is not a kubeconfig kubectl can use ({_clip(reason)}); {fix}") from None
-
-
-def _clip(text: str, width: int = 160) -> str:
-    return text if len(text) <= width else text[:width - 1] + "…"
+        raise KubeconfigUnusable(f"{what} is not a kubeconfig kubectl can use ({clip(reason, 160)}); {fix}") from None
 
 
 @contextmanager

@@ -95,8 +95,9 @@ class PublishResult:
         if self.status == "recorded":
             return (f"Nothing to commit: {where} already holds this tree (platform digest {short}); "
                     "recorded it as the last published tree.")
-        return (f"Nothing changed: this tree (platform digest {short}) is already published to {where}; "
-                "no commit, no push.")
+        differs = " (the branch also holds changes of its own, listed below)" if self.kept else ""
+        return (f"Nothing changed: this tree (platform digest {short}) is already published to {where}"
+                f"{differs}; no commit, no push.")
 
 
 @dataclass(frozen=True)

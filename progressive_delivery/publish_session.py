@@ -62,7 +62,7 @@ class Session:
         """Write the files into the repository (one pack, via fast-import); return the tree id."""
         chunks = [f"commit {SOURCE_REF}\ncommitter publish <publish@localhost> 0 +0000\ndata 0\n".encode()]
         for item in files:
-            data = item.content()
+            data = item.data
             chunks.append(f"M {item.mode} inline ".encode() + item.path.encode("utf-8", "surrogateescape")
                           + f"\ndata {len(data)}\n".encode() + data + b"\n")
         chunks.append(b"done\n")

@@ -30,17 +30,20 @@ class SourceTreeError(ValueError):
 
 @dataclass(frozen=True)
 class SourceFile:
-    """One file of the source tree as git will record it."""
+    """One file of the source tree as git will record it, its content read once: the digest and the
+    published tree are made of the same bytes even if the file changes meanwhile."""
 
     path: str  # relative, POSIX separators
     mode: str  # git file mode: 100644 or 100755
-    location: Path  # the file whose content is published (a link's target)
+    data: bytes
 
-    def content(self) -> bytes:
-        try:
-            return self.location.read_bytes()
-        except OSError as error:
-            raise SourceTreeError(f"Cannot read {self.location}: {error.strerror}; make it readable.") from None
+
+def _read(path: str, location: Path, mode: str) -> SourceFile:
+    """`location` (a file, or a link's target) recorded as `path`."""
+    try:
+        return SourceFile(path, mode, location.read_bytes())
+    except OSError as error:
+        raise SourceTreeError(f"Cannot read {location}: {error.strerror}; make it readable.") from None
 
 
 def is_ignored(relative: str) -> bool:
@@ -67,7 +70,7 @@ def _linked_file(root: Path, link: Path, relative: str) -> SourceFile:
     if not resolved.is_file():
         raise SourceTreeError(f"{relative} in {root} is a symbolic link to {target}, which is not a regular "
                               "file; only links to files inside the tree can be published.")
-    return SourceFile(relative, _mode(resolved.stat()), resolved)
+    return _read(relative, resolved, _mode(resolved.stat()))
 
 
 def _check_name(relative: str, root: Path) -> None:
@@ -76,9 +79,9 @@ def _check_name(relative: str, root: Path) -> None:
 
 
 def source_files(source: Path) -> list[SourceFile]:
-    """Every file under `source`, sorted by relative path; skips .git, __pycache__ and *.pyc.
+    """Every file under `source` with its content, sorted by relative path; skips .git, __pycache__ and *.pyc.
 
-    Raises SourceTreeError when a directory or link cannot be read or published.
+    Raises SourceTreeError when a directory, file or link cannot be read or published.
     """
     root = Path(source).resolve()
     found: list[SourceFile] = []
@@ -100,7 +103,10 @@ def source_files(source: Path) -> list[SourceFile]:
             elif entry.is_dir():
                 walk(Path(entry.path), f"{relative}/")
             elif entry.is_file():
-                found.append(SourceFile(relative, _mode(entry.stat()), Path(entry.path)))
+                found.append(_read(relative, Path(entry.path), _mode(entry.stat())))
+            else:
+                raise SourceTreeError(f"{relative} in {root} is neither a file, a directory nor a link (a pipe, "
+                                      "socket or device); git cannot publish it: remove it from the tree.")
 
     walk(root, "")
     return sorted(found, key=lambda f: f.path)
@@ -110,7 +116,7 @@ def files_digest(files: Sequence[SourceFile]) -> str:
     """sha256 over the relative paths, git modes and contents of `files`."""
     digest = hashlib.sha256()
     for item in files:
-        content_hash = hashlib.sha256(item.content()).hexdigest()
+        content_hash = hashlib.sha256(item.data).hexdigest()
         digest.update(f"{item.mode} {item.path}\0{content_hash}\n".encode("utf-8", "surrogateescape"))
     return digest.hexdigest()
 

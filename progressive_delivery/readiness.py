@@ -12,6 +12,7 @@ from typing import Any
 
 from .canary import read_canary
 from .kube import ClusterUnreachable, KubeconfigUnusable, Kubectl, KubeError, UnknownKind
+from .text import clip
 
 DETAIL_WIDTH = 72
 
@@ -141,10 +142,6 @@ def table_rows(listings: Sequence[Listing]) -> list[Row]:
     return [row for listing in listings for row in rows_for(listing)]
 
 
-def _clip(text: str, width: int) -> str:
-    return text if len(text) <= width else text[:width - 1] + "…"
-
-
 def render(rows: Sequence[Row]) -> str:
     """A compact table: kind, namespace/name, state, detail."""
     header = Row("KIND", "NAME", True, "STATE", "DETAIL")
@@ -153,7 +150,7 @@ def render(rows: Sequence[Row]) -> str:
     name_width = max(len(r.name) for r in table)
     state_width = max(len(r.state) for r in table)
     lines = [f"{r.kind:<{kind_width}}  {r.name:<{name_width}}  {r.state:<{state_width}}  "
-             f"{_clip(r.detail, DETAIL_WIDTH)}".rstrip() for r in table]
+             f"{clip(r.detail, DETAIL_WIDTH)}".rstrip() for r in table]
     not_ready = sum(1 for r in rows if not r.ready)
     lines.append(f"{len(rows) - not_ready}/{len(rows)} ready" if rows else "nothing found")
     return "\n".join(lines)

@@ -20,6 +20,7 @@ from http.client import HTTPMessage
 from typing import IO
 
 from .config import APP_NAME, PROJECT, REGISTRY_PASSWORD_VARIABLE, Settings
+from .text import is_loopback_url
 
 
 class RegistryUnreachable(Exception):
@@ -68,10 +69,6 @@ def registry_endpoint(settings: Settings, password: str | None) -> RegistryEndpo
     return RegistryEndpoint(base, name, registry.username, password)
 
 
-def _is_loopback(url: str) -> bool:
-    return urllib.parse.urlsplit(url).hostname in ("localhost", "127.0.0.1", "::1")
-
-
 def _basic(username: str | None, password: str | None) -> dict[str, str]:
     if not password:
         return {}
@@ -88,7 +85,7 @@ def _bearer_token(challenge: str, endpoint: RegistryEndpoint, timeout: float) ->
     realm = params.pop("realm", None)
     if not realm:
         raise RegistryError("authentication challenge without a token realm")
-    if endpoint.password and urllib.parse.urlsplit(realm).scheme != "https" and not _is_loopback(realm):
+    if endpoint.password and urllib.parse.urlsplit(realm).scheme != "https" and not is_loopback_url(realm):
         raise RegistryError(f"the token service {realm} is not HTTPS; the registry credential is not sent there")
     url = f"{realm}?{urllib.parse.urlencode(params)}"
     request = urllib.request.Request(url, headers=_basic(endpoint.username, endpoint.password))
@@ -149,7 +146,7 @@ class _SameOriginRedirects(urllib.request.HTTPRedirectHandler):
 def _opener(base_url: str) -> urllib.request.OpenerDirector:
     """Same-origin redirects only; a loopback registry is reached directly, never through a proxy."""
     handlers: list[urllib.request.BaseHandler] = [_SameOriginRedirects()]
-    if _is_loopback(base_url):
+    if is_loopback_url(base_url):
         handlers.append(urllib.request.ProxyHandler({}))
     return urllib.request.build_opener(*handlers)
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import io
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from echo_harness import Server, servers
 from loopback import free_port
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -194,3 +195,11 @@ def loopback() -> Any:
     servers = LoopbackServers()
     yield servers
     servers.stop()
+
+
+# --- echo-version ----------------------------------------------------------------------------------
+
+@pytest.fixture
+def make_server(tmp_path: Path) -> Iterator[Callable[..., Server]]:
+    """Starts echo-version servers on loopback ports (arguments as on its command line); stops them after."""
+    yield from servers(tmp_path)

@@ -25,6 +25,7 @@ from pulumi.runtime import mocks, rpc
 from progressive_delivery import cluster, pins, program_setup
 from progressive_delivery.project import PROJECT, PROJECT_ROOT
 
+COMMAND = "command:local:Command"  # the type of every command resource
 FAKE_KUBECONFIG = "apiVersion: v1\nkind: Config\nusers:\n- name: admin\n  user:\n    client-key-data: S0VZ\n"
 FAKE_PRIVATE_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nZmFrZQ==\n-----END OPENSSH PRIVATE KEY-----\n"
 FAKE_PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyForTests"
@@ -72,7 +73,7 @@ class _Mocks(pulumi.runtime.Mocks):
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
         state = dict(args.inputs)
-        if args.typ == "command:local:Command":
+        if args.typ == COMMAND:
             state["stdout"] = self.command_stdout(args.name, unwrap(args.inputs.get("triggers")))
         elif args.typ == "tls:index/privateKey:PrivateKey":
             state.update(private_key_openssh=FAKE_PRIVATE_KEY, public_key_openssh=FAKE_PUBLIC_KEY)
@@ -151,7 +152,7 @@ class Evaluation:
     @property
     def published_commit(self) -> str:
         """The commit the mocked publish command reported."""
-        publish = self.one("command:local:Command", "platform")
+        publish = self.one(COMMAND, "platform")
         return _Mocks.command_stdout("platform", publish.plain("triggers"))
 
 

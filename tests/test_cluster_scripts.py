@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from toolpath import system_path_without
 
 from progressive_delivery import cluster
 
@@ -81,6 +82,7 @@ class Machine:
     """A PATH with the stand-ins and the state they keep."""
 
     def __init__(self, root: Path):
+        self.root = root
         self.bin = root / "bin"
         self.state = root / "state"
         self.bin.mkdir()
@@ -194,7 +196,7 @@ def test_with_docker_down_nothing_counts_as_gone(machine):
 def test_with_k3d_missing_this_stacks_cluster_is_not_counted_as_deleted(machine):
     machine.container(SERVER, "test")
     (machine.bin / "k3d").unlink()
-    result = machine.run(cluster.DELETE, PATH=f"{machine.bin}:/usr/bin:/bin")
+    result = machine.run(cluster.DELETE, PATH=f"{machine.bin}:{system_path_without(machine.root / 'system')}")
     assert result.returncode != 0 and "k3d: command not found" in result.stderr
     assert (machine.state / SERVER).exists()
 
@@ -202,7 +204,7 @@ def test_with_k3d_missing_this_stacks_cluster_is_not_counted_as_deleted(machine)
 def test_with_docker_missing_nothing_counts_as_gone(machine):
     machine.container(SERVER, "test")
     (machine.bin / "docker").unlink()
-    result = machine.run(cluster.DELETE, PATH=f"{machine.bin}:/usr/bin:/bin")
+    result = machine.run(cluster.DELETE, PATH=f"{machine.bin}:{system_path_without(machine.root / 'system')}")
     assert result.returncode != 0 and (machine.state / SERVER).exists()
 
 

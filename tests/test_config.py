@@ -68,6 +68,7 @@ def test_every_problem_is_reported_at_once():
     ({"grafanaHost": "a" * 64 + ".localhost"}, "progressive-delivery:grafanaHost:"),
     ({"imageRepository": "not a repo"}, "progressive-delivery:imageRepository: 'not a repo' is neither 'local'"),
     ({"fluxVersion": "v２.９.５"}, "progressive-delivery:fluxVersion: 'v２.９.５' is not valid"),
+    ({"fluxVersion": "v02.9.5"}, "progressive-delivery:fluxVersion: 'v02.9.5' is not valid"),
     ({"httpPort": "８０８０"}, "progressive-delivery:httpPort: '８０８０' is not a whole number"),
     ({"colour": "blue"}, "progressive-delivery:colour: is not a setting of this program"),
     ({"httpPort": None}, "progressive-delivery:httpPort: is required"),
@@ -90,6 +91,12 @@ def test_branch_names_follow_gits_rules(branch):
 @pytest.mark.parametrize("branch", ["main", "release/1.x", "feature-a_b", "v1.2"])
 def test_valid_branch_names_are_accepted(branch):
     assert build(repositoryBranch=branch).repository.branch == branch
+
+
+def test_a_value_with_a_line_break_is_reported_once():
+    assert problems(repositoryOwner="acme\n") == [
+        "progressive-delivery:repositoryOwner: it contains a control character (a line break, tab or similar); "
+        "write the value on one line without surrounding spaces"]
 
 
 def test_owner_may_come_from_the_environment():

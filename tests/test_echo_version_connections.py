@@ -12,19 +12,14 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from echo_harness import Server, app_env, metric_value, raw_exchange, servers, start_server
+from echo_harness import Server, app_env, metric_value, raw_exchange, start_server
 
 SLOW_HEAD = b"GET /version HTTP/1.1\r\nHost: x\r\n"
 HEALTHZ = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
-
-
-@pytest.fixture
-def make_server(tmp_path: Path) -> Iterator[Callable[..., Server]]:
-    yield from servers(tmp_path)
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pulumi
 import pytest
-from program_harness import Evaluation, Registration, evaluate, is_secret, unwrap
+from program_harness import COMMAND, Evaluation, Registration, evaluate, is_secret, unwrap
 
 from progressive_delivery import existing_cluster, flux_teardown, gateway_address
 from progressive_delivery.config import K3D_ONLY, build_settings, read_stack_file
@@ -19,7 +19,6 @@ from progressive_delivery.preflight_context import Context
 from progressive_delivery.process import run_process
 from progressive_delivery.shell import KUBECONFIG_VARIABLE
 
-COMMAND = "command:local:Command"
 KUBECONFIG = "apiVersion: v1\nkind: Config\nclusters:\n- name: real\n  cluster:\n    server: https://10.0.0.1\n"
 
 

@@ -35,6 +35,9 @@ def test_a_docker_that_does_not_answer_is_not_a_missing_cluster():
 def test_output_that_is_no_cluster_list_is_an_error():
     with pytest.raises(KubeError, match="printed no cluster list"):
         k3d.cluster_state(FakeTools(clusters=Result(0, "INFO[0000] hello\n")), "pd-staging")
+    odd_count = Result(0, '[{"name": "pd-staging", "serversRunning": "one"}]')
+    with pytest.raises(KubeError, match="serversRunning='one' for 'pd-staging', not a count"):
+        k3d.cluster_state(FakeTools(clusters=odd_count), "pd-staging")
 
 
 def test_the_kubeconfig_of_a_running_cluster():

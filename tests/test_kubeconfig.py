@@ -20,6 +20,8 @@ def test_kubeconfig_is_the_explicit_file_else_the_stacks_own_cluster(tmp_path):
     staging = config.load_stack("staging", env={})
     assert choose_kubeconfig(staging, "/a") == KubeconfigSource("file", "/a")
     assert choose_kubeconfig(staging, None) == KubeconfigSource("k3d", "pd-staging")
+    with pytest.raises(KubeconfigUnusable, match="--kubeconfig was given an empty path"):
+        choose_kubeconfig(staging, "")
     kubeconfig = tmp_path / "kubeconfig"
     kubeconfig.write_text("apiVersion: v1\nkind: Config\n")
     raw = {"clusterProvider": "existing", "kubeconfigPath": str(kubeconfig), "kubeContext": "platform",

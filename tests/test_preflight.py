@@ -14,6 +14,7 @@ from pathlib import Path
 import pulumi
 import pytest
 from program_harness import evaluate
+from toolpath import system_path_without
 
 from progressive_delivery import config, preflight
 from progressive_delivery.process import run_process
@@ -92,7 +93,7 @@ def machine(tmp_path: Path, monkeypatch) -> Path:
     tool(bin_dir, "docker", 'case "$1" in info) echo 28.2.2 ;; container) echo "No such container" >&2; exit 1 ;;'
                             ' esac\n')
     tool(bin_dir, "k3d", 'echo "k3d version v5.9.0"; echo "k3s version v1.33.3-k3s1 (default)"\n')
-    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
+    monkeypatch.setenv("PATH", f"{bin_dir}:{system_path_without(tmp_path / 'system', ('docker', 'k3d'))}")
     return bin_dir
 
 

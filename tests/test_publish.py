@@ -289,6 +289,7 @@ def test_broken_branch_is_not_called_already_published(
     unchecked = publish(source, remote.url, retry_delay=0, check=False)
     assert unchecked.status == "unchanged" and unchecked.kept == ("D apps/staging/canary.yaml",)
     assert any("D apps/staging/canary.yaml" in note for note in unchecked.notes)
+    assert "the branch also holds changes of its own" in unchecked.summary()
 
 
 def test_links_in_the_branch_are_checked_as_plain_files(

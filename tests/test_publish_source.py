@@ -99,3 +99,10 @@ def test_names_publishing_cannot_write_are_refused(tmp_path: Path) -> None:
     (source / "bad\nname.yaml").write_text("a: 1\n")
     with pytest.raises(SourceTreeError, match="cannot be published; rename it"):
         source_files(source)
+
+
+def test_a_pipe_in_the_tree_is_refused_not_skipped(tmp_path: Path) -> None:
+    source = h.write_tree(tmp_path / "platform", h.PLATFORM)
+    os.mkfifo(source / "apps" / "queue")
+    with pytest.raises(SourceTreeError, match=r"apps/queue in .* is neither a file, a directory nor a link"):
+        source_files(source)

@@ -25,6 +25,8 @@ READ_SIZE = 16 * 1024
 # this long: closing with unread bytes would reset the connection and could discard the answer.
 LINGER_SECONDS = 2.0
 BODYLESS = frozenset({204, 304})
+# Statuses that carry no content but, unlike BODYLESS ones, are framed by `Content-Length: 0`.
+EMPTY = frozenset({205})
 QUIET_ERRORS = (ConnectionError, TimeoutError)
 
 
@@ -184,14 +186,17 @@ class Connection:
         headers = [("Date", service.date_header()), ("Server", "echo-version"),
                    ("X-App-Version", service.settings.app_version), ("Cache-Control", "no-store")]
         bodyless = response.status in BODYLESS
-        if not bodyless:
+        empty = response.status in EMPTY
+        if empty:
+            headers.append(("Content-Length", "0"))
+        elif not bodyless:
             headers += [("Content-Type", response.content_type), ("Content-Length", str(len(response.body)))]
         headers += response.headers
         if close:
             headers.append(("Connection", "close"))
         payload = self.http.send(h11.Response(status_code=response.status, headers=headers,
                                               reason=reason_phrase(response.status))) or b""
-        if not bodyless and method != "HEAD":
+        if not (bodyless or empty) and method != "HEAD":
             payload += self.http.send(h11.Data(data=response.body)) or b""
         payload += self.http.send(h11.EndOfMessage()) or b""
         await self._write(payload)

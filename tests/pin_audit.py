@@ -8,7 +8,7 @@ lacks it). Shared by the tests of the real tree and of small example trees.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -45,13 +45,16 @@ def load_all(path: Path) -> list[Any]:
     return [d for d in yaml.safe_load_all(path.read_text()) if d is not None]
 
 
-def strings(node: Any) -> Iterator[str]:
+def strings(node: Any, skip: Callable[[Any], bool] = lambda _: False) -> Iterator[str]:
+    """Every string inside `node` (dicts' values, lists' items), leaving out the nodes `skip` says."""
+    if skip(node):
+        return
     if isinstance(node, dict):
         for value in node.values():
-            yield from strings(value)
+            yield from strings(value, skip)
     elif isinstance(node, list):
         for value in node:
-            yield from strings(value)
+            yield from strings(value, skip)
     elif isinstance(node, str):
         yield node
 

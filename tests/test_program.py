@@ -7,6 +7,7 @@ import json
 import pulumi
 import pytest
 import yaml
+from pin_audit import strings
 from program_harness import (
     COMMAND,
     DEFAULT_ENV,
@@ -299,21 +300,8 @@ def test_commands_carry_no_absolute_path(program):
 
 def test_secret_values_never_appear_in_plain_inputs(program):
     secrets = [TOKEN, FAKE_PRIVATE_KEY, FAKE_KUBECONFIG, FAKE_PASSWORD]
-
-    def plain_strings(value):
-        if is_secret(value):
-            return
-        if isinstance(value, dict):
-            for item in value.values():
-                yield from plain_strings(item)
-        elif isinstance(value, list):
-            for item in value:
-                yield from plain_strings(item)
-        elif isinstance(value, str):
-            yield value
-
     for registration in program.registrations:
-        for text in plain_strings(registration.inputs):
+        for text in strings(registration.inputs, skip=is_secret):
             for secret in secrets:
                 assert secret.strip() not in text, f"{registration.type} {registration.name} has a secret in plain text"
 

@@ -11,6 +11,7 @@ import pytest
 from conftest import PROJECT_ROOT, CheckTree, check_platform_source, run_check
 
 from progressive_delivery.check import Finding, InputError, Report, check_platform
+from progressive_delivery.check.build.kustomize import materialize
 from progressive_delivery.config import available_stacks
 
 
@@ -75,6 +76,25 @@ def test_unreadable_input_is_one_line_and_exit_2(argv, fragment, capsys):
     assert run_check(*argv) == 2
     err = capsys.readouterr().err
     assert fragment in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+@pytest.mark.parametrize("files, cluster_path", [({}, "."), ({"clusters/x/.gitignore": ""}, "clusters/x"),
+                                                  ({"clusters/x/logo.png": "", "README.md": ""}, "clusters/x")])
+def test_a_tree_with_nothing_to_sync_is_one_line_and_exit_2(tmp_path, files, cluster_path, capsys):
+    """An empty directory (or one whose files the artifact leaves out) is an input error, not a traceback."""
+    root = tmp_path / "tree"
+    root.mkdir()
+    (root / "clusters" / "x").mkdir(parents=True)
+    for rel, text in files.items():
+        (root / rel).write_text(text)
+    assert run_check("--platform", str(root), "--cluster-path", cluster_path) == 2
+    err = capsys.readouterr().err
+    assert "nothing to check" in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_an_artifact_without_files_is_still_a_directory(tmp_path):
+    artifact = materialize(tmp_path, [], tmp_path / "artifact")
+    assert artifact.directory.is_dir() and list(artifact.directory.iterdir()) == []
 
 
 def test_broken_crd_file_is_one_line_and_exit_2(tmp_path, capsys):

@@ -50,8 +50,10 @@ class Artifact:
 
 
 def materialize(root: Path, files: Sequence[str], into: Path) -> Artifact:
-    """Copy `files` (relative to root) into `into`; InputError when one cannot be read."""
+    """Copy `files` (relative to root) into `into` (created, even for no files); InputError when one cannot
+    be read."""
     digest = hashlib.sha256()
+    into.mkdir(parents=True, exist_ok=True)
     for rel in files:
         source, target = root / rel, into / rel
         target.parent.mkdir(parents=True, exist_ok=True)

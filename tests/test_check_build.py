@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from conftest import write_tree
 
@@ -19,13 +21,13 @@ KUSTOMIZATION = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomizatio
 
 def test_artifact_leaves_out_what_source_controller_ignores(tmp_path):
     files = {"a.yaml": "", "logo.png": "", ".github/workflows/ci.yaml": "", "deep/.sops.yaml": "", "deep/b.yml": ""}
-    assert artifact_files(write_tree(tmp_path / "default", files)) == ["a.yaml", "deep/b.yml"]
+    assert artifact_files(write_tree(tmp_path / "default", files)).files == ["a.yaml", "deep/b.yml"]
     files = {**files, ".sourceignore": "*.yml\n", "sub/.sourceignore": "c.yaml\n", "sub/c.yaml": "", "c.yaml": ""}
     # With ignore files, only the VCS patterns stay besides them (CI and image files are then kept).
-    assert artifact_files(write_tree(tmp_path / "ignored", files)) == [
+    assert artifact_files(write_tree(tmp_path / "ignored", files)).files == [
         ".github/workflows/ci.yaml", ".sourceignore", "a.yaml", "c.yaml", "deep/.sops.yaml", "logo.png",
         "sub/.sourceignore"]
-    assert "a.yaml" not in artifact_files(tmp_path / "ignored", spec_ignore="/a.yaml\n")
+    assert "a.yaml" not in artifact_files(tmp_path / "ignored", spec_ignore="/a.yaml\n").files
 
 
 def test_generated_kustomization_lists_manifests_and_stops_at_kustomizations(tmp_path):
@@ -129,3 +131,23 @@ def test_build_failures_are_findings_on_the_kustomization(tmp_path):
     [finding] = report.findings
     assert (finding.path, finding.name) == ("clusters/c/apps.yaml", "apps")
     assert finding.message.startswith("Flux cannot build path './apps': ") and "missing.yaml" in finding.message
+
+
+def test_links_and_other_irregular_entries_are_left_out_as_flux_leaves_them_out(tmp_path):
+    """source-controller archives regular files only: a dangling link breaks nothing, a linked YAML is not built."""
+    apps = ("apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: apps\n"
+            "  namespace: flux-system\nspec:\n  interval: 1m\n  prune: true\n  path: ./apps\n  sourceRef:\n"
+            "    kind: GitRepository\n    name: flux-system\n")
+    config = CONFIG + "  namespace: flux-system\n"
+    root = write_tree(tmp_path / "tree", {"clusters/c/apps.yaml": apps, "apps/real.yaml": config.format("real"),
+                                          "shared/linked.yaml": config.format("linked"), ".sourceignore": "/shared/\n"})
+    (root / "apps" / "dangling.yaml").symlink_to("nowhere.yaml")
+    (root / "apps" / "linked.yaml").symlink_to("../shared/linked.yaml")
+    (root / "apps" / "shared").symlink_to("../shared", target_is_directory=True)
+    os.mkfifo(root / "apps" / "pipe.yaml")
+    report, [view] = run(root, cluster_path="clusters/c")
+    assert report.ok, report.format()
+    assert view.get("ConfigMap", "flux-system", "real") and not view.get("ConfigMap", "flux-system", "linked")
+    [note] = [w for w in report.warnings if "not regular files" in w]
+    assert note.endswith("apps/dangling.yaml, apps/linked.yaml, apps/pipe.yaml, apps/shared; commit the files "
+                         "themselves if a build needs them")

@@ -122,7 +122,12 @@ def run(platform_dir: Path, stacks: Sequence[str] | None = None, crds_dir: Path 
     began = time.perf_counter()
     pin_findings, skipped = verify(views, sources, {t.name: t.flux_version for t in targets})
     timings["pins"] = time.perf_counter() - began
-    report = Report(stacks=[t.name for t in targets], timings=timings, warnings=[skipped] if skipped else [])
+    warnings = [skipped] if skipped else []
+    if tree.skipped:
+        warnings.append(f"left out as Flux's artifact leaves them out (symbolic links and other entries that are "
+                        f"not regular files; no build reads them): {', '.join(tree.skipped)}; commit the files "
+                        "themselves if a build needs them")
+    report = Report(stacks=[t.name for t in targets], timings=timings, warnings=warnings)
     for view in views:
         report.findings += view.findings.items
         report.notices[view.target.name] = list(dict.fromkeys(view.notices))

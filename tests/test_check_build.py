@@ -151,3 +151,17 @@ def test_links_and_other_irregular_entries_are_left_out_as_flux_leaves_them_out(
     [note] = [w for w in report.warnings if "not regular files" in w]
     assert note.endswith("apps/dangling.yaml, apps/linked.yaml, apps/pipe.yaml, apps/shared; commit the files "
                          "themselves if a build needs them")
+
+
+def test_a_second_run_in_the_same_process_starts_from_the_build_not_from_the_first_run(tmp_path):
+    """Builds are cached across runs; what a run sets on the objects (commonMetadata) stays in that run."""
+    apps = ("apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: apps\n"
+            "  namespace: flux-system\nspec:\n  interval: 1m\n  prune: true\n  path: ./apps\n  sourceRef:\n"
+            "    kind: GitRepository\n    name: flux-system\n  commonMetadata:\n    labels: {LABEL: 'yes'}\n")
+    config = CONFIG.format("settings") + "  namespace: flux-system\n"
+    labels = []
+    for label in ("first", "second"):
+        root = write_tree(tmp_path, {"clusters/c/apps.yaml": apps.replace("LABEL", label), "apps/cm.yaml": config})
+        _, [view] = run(root, cluster_path="clusters/c")
+        labels.append(view.get("ConfigMap", "flux-system", "settings").labels)
+    assert labels == [{"first": "yes"}, {"second": "yes"}]

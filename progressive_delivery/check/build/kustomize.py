@@ -11,6 +11,7 @@ unless the Kustomization asked for them). Builds are cached by the content they 
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import os
@@ -113,6 +114,7 @@ class Kustomizer:
                              "install kubectl (it bundles kustomize v5)")
 
     def run(self, requests: Sequence[BuildRequest]) -> dict[BuildRequest, BuildResult]:
+        """The result of each request, the caller's own copy: the cache keeps its entries as built."""
         pending = list(dict.fromkeys(requests))
         results = {r: cached for r in pending if (cached := _CACHE.get(r.key)) is not None}
         missing = [r for r in pending if r not in results]
@@ -121,7 +123,7 @@ class Kustomizer:
             for request, result in zip(missing, pool.map(self._build, missing), strict=True):
                 _CACHE.put(request.key, result)
                 results[request] = result
-        return results
+        return {request: copy.deepcopy(result) for request, result in results.items()}
 
     def _build(self, request: BuildRequest) -> BuildResult:
         scratch = Path(tempfile.mkdtemp(prefix="build-", dir=self.workdir))

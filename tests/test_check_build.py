@@ -85,9 +85,10 @@ def test_variables_come_from_sources_then_inline_values():
 
 
 @pytest.mark.parametrize("post_build, expected, reported", [
-    ({"substitute": {"a": "1"}}, "1  ${c} x", ["b"]),           # b unset: empty, and reported
+    ({"substitute": {"a": "1", "b": "2"}}, "1 2 ${c} x", []),     # $$ escapes, := defaults
+    ({"substitute": {"a": "1"}}, None, ["b"]),                   # b unset: strict, the Kustomization fails
     ({}, "as built", []),                                        # no variables: nothing substituted
-    ({"substituteStrategy": "Always"}, "  ${c} x", ["a", "b"]),  # ...unless the strategy says always
+    ({"substituteStrategy": "Always"}, None, ["a", "b"]),        # ...unless the strategy says always
 ])
 def test_substitution_follows_flux(post_build, expected, reported):
     obj = KubeObject({"kind": "ConfigMap"}, "c.yaml", "flux-system/apps")
@@ -95,8 +96,10 @@ def test_substitution_follows_flux(post_build, expected, reported):
     found = variables(kustomization({"postBuild": post_build}), lambda *a: None)
     body = substitute_object("data: {v: '${a} ${b} $${c} ${d:=x}'}\n", {"data": {"v": "as built"}}, found, obj,
                              kustomization({}), out, set())
-    assert body["data"]["v"] == expected
+    assert (body and body["data"]["v"]) == expected
     assert [f.message.split("}")[0] + "}" for f in out.items] == [f"uses ${{{', '.join(reported)}}}"] * bool(reported)
+    assert all("Flux substitutes strictly, so Kustomization flux-system/apps fails and applies nothing; define the "
+               "variable or give it a default" in f.message for f in out.items)
 
 
 def test_an_object_with_substitution_disabled_is_left_alone():

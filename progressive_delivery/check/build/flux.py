@@ -174,7 +174,7 @@ def _apply(walk: _Walk, item: _Item, result: BuildResult) -> list[_Item]:
             out.add(owner, f"builds an object without apiVersion, kind or metadata.name (from {origin}); Flux "
                            "fails this Kustomization; complete the object")
             continue
-        body = substitute_object(document.text, document.body, found, obj, owner, out, known)
+        body = substitute_object(document.text, document.body, found, obj, owner, out, known) or document.body
         if not result.keeps_origin:
             drop_origin(body)
         _set_common_metadata(body, mapping(owner.spec, "commonMetadata"))

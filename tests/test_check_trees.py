@@ -190,3 +190,16 @@ def test_a_file_outside_the_repository_is_refused_and_never_read(tmp_path, absol
     messages = [f.message for f in report.findings]
     assert any("outside the repository; kustomize-controller builds only from the source" in m for m in messages)
     assert "do-not-print-me" not in "\n".join(messages)
+
+
+def test_a_kustomization_flux_fails_applies_nothing(tmp_path):
+    """A missing substituteFrom fails the Kustomization: none of its objects reach the cluster or the checks."""
+    files = dict(RECIPE)
+    files["clusters/my-cluster/istio-version.yaml"] = config_map("istio-versions", "flux-system", version="1.31.0")
+    report, [view] = run(write_tree(tmp_path / "recipe", files), cluster_path="clusters/my-cluster", online=False)
+    assert [f.message.split(",")[0] for f in report.findings] == [
+        "postBuild.substituteFrom ConfigMap flux-system/istio-version does not exist"]
+    assert view.get("HelmRelease", "istio-system", "istio-gateway") is None and view.failed == {
+        "flux-system/istio-system": "its post-build variables cannot be read"}
+    assert ("Kustomization flux-system/istio-system applies nothing while its post-build variables cannot be read: "
+            "what it would apply is not checked") in report.notices["clusters/my-cluster"]

@@ -101,7 +101,8 @@ spec:
 """
 
 
-def budget_of(tmp_path, depends: list[dict], analysis: str = "30s", extra: dict | None = None):
+def check(tmp_path, depends: list[dict], analysis: str = "30s", extra: dict | None = None):
+    """The report on a tree of three Kustomizations, app -> infra -> base, with a Canary in app."""
     files = {
         "clusters/c/base.yaml": kustomization("base", "./base"),
         "clusters/c/infra.yaml": kustomization("infra", "./infra", [{"name": "base"}]),
@@ -114,6 +115,11 @@ def budget_of(tmp_path, depends: list[dict], analysis: str = "30s", extra: dict 
     write_tree(tmp_path / "crds", {"flagger.yaml": FLAGGER_CRD})
     report, _ = run(write_tree(tmp_path / "tree", files), crds_dir=tmp_path / "crds", cluster_path="clusters/c",
                     online=False)
+    return report
+
+
+def budget_of(tmp_path, depends: list[dict], analysis: str = "30s", extra: dict | None = None):
+    report = check(tmp_path, depends, analysis, extra)
     assert report.ok, report.format()
     [canary] = report.budgets["clusters/c"].canaries
     return canary
@@ -143,6 +149,32 @@ def test_ready_expressions_are_evaluated_as_a_new_revision_finds_the_dependency(
     """app -> infra (with the expression) -> base: waiting on infra also waits for infra's own wait on base."""
     canary = budget_of(tmp_path, [{"name": "infra", "expr": expression.replace("'", "''")}])
     assert canary.steps[3].seconds == (2 * DEFAULT_REQUEUE_DEPENDENCY if waits else 0.0)
+
+
+@pytest.mark.parametrize("expression, problem", [
+    ("self.generation == deps.generation", "it refers to 'deps', which is not declared"),
+    ("dep.spec.suspend", "its result has type dyn, not bool; compare it"),
+    ("'ready'", "its result has type string, not bool"),
+    ("dep.status.conditions.exists(c,", "it does not parse: syntax error at line 1"),
+])
+def test_a_ready_expression_that_does_not_compile_stalls_its_kustomization(tmp_path, expression, problem):
+    """Flux stops for good at such an expression: a finding naming both, and a canary that never starts."""
+    report = check(tmp_path, [{"name": "infra", "expr": expression.replace("'", "''")}])
+    [finding] = report.findings
+    assert (finding.kind, finding.name, finding.path) == ("Kustomization", "app", "clusters/c/app.yaml")
+    assert finding.message.startswith(f"dependsOn flux-system/infra readyExpr '{expression}' does not compile: "
+                                      f"{problem}")
+    assert finding.message.endswith("Flux stalls this Kustomization for good, so neither it nor anything depending "
+                                    "on it is ever applied; fix the expression")
+    [canary] = report.budgets["clusters/c"].canaries
+    assert canary.image_to_start is None and "never starts: the readyExpr of Kustomization flux-system/app for " \
+        "dependsOn flux-system/infra does not compile" in canary.lines()[0]
+
+
+def test_a_ready_expression_with_optional_syntax_is_listed_as_not_checked(tmp_path):
+    report = check(tmp_path, [{"name": "infra", "expr": "dep.?status.orValue(null) != null"}])
+    assert report.ok and any("uses CEL's optional syntax, which cel-python does not parse: not checked" in n
+                             for n in report.notices["clusters/c"])
 
 
 def test_the_tree_can_change_the_requeue_interval_and_flagger_keeps_a_10s_minimum(tmp_path):

@@ -25,7 +25,8 @@ detected", phase Progressing), as the pinned controllers behave:
    expression is evaluated (cel-python) with `self` and `dep` as the two states a new revision finds
    a dependency in: still Ready at the previous revision, and reconciling the new one (Ready Unknown,
    lastAttemptedRevision new, lastAppliedRevision old); only when it holds in both is the level free.
-   Each dependency is assumed to apply its unchanged content within one requeue;
+   An expression that does not compile stalls its Kustomization for good (readyexpr.py): the canary
+   then never starts. Each dependency is assumed to apply its unchanged content within one requeue;
 5. Flagger runs each Canary's check on a ticker of analysis.interval (default 60s, at least 10s)
    and notices the changed target on its next tick (fluxcd/flagger@v1.44.0:
    pkg/controller/scheduler.go:106-120, job.go Start, pkg/apis/flagger/v1beta1/canary.go:33,637-651).
@@ -44,6 +45,7 @@ from dataclasses import dataclass, field
 
 from .access import mapping, mappings, sequence, text
 from .model import KubeObject
+from .readyexpr import compile_problem, holds
 from .view import ClusterView, containers, pod_template
 
 DEFAULT_ANALYSIS_INTERVAL = 60.0
@@ -88,9 +90,12 @@ class CanaryBudget:
     analysis_interval: float = DEFAULT_ANALYSIS_INTERVAL
     analysis_steps: int = 0
     clean_run: float = 0.0
+    never: str = ""                               # why a new image never starts the canary
 
     def lines(self) -> list[str]:
-        if self.image_to_start is None:
+        if self.never:
+            first = f"  budget: new image -> canary {self.canary}: never starts: {self.never}"
+        elif self.image_to_start is None:
             first = f"  budget: new image -> canary {self.canary}: no image automation updates its target"
         else:
             detail = " + ".join(f"{s.what} {format_duration(s.seconds)}" for s in self.steps)
@@ -141,31 +146,31 @@ def _status(revision: str, attempted: str, ready: str) -> dict:
 
 
 def ready_at_once(expression: str, dependent: KubeObject, dependency: KubeObject | None) -> bool:
-    """Whether a readyExpr passes as a new revision arrives (in both states the dependency may be in)."""
-    import celpy
-
+    """Whether a readyExpr passes as a new revision arrives (in both states the dependency may be in); an
+    expression that fails to evaluate is retried by the controller like false."""
     def state(obj: KubeObject | None, status: dict) -> dict:
         body = obj.body if obj else {}
         return {**body, "metadata": {**mapping(body, "metadata"), "generation": 1}, "status": status}
 
     old, new = f"main@sha1:{'a' * 40}", f"main@sha1:{'b' * 40}"
-    environment = celpy.Environment()
-    try:
-        program = environment.program(environment.compile(expression))
-        for dep_status in (_status(old, old, "True"), _status(old, new, "Unknown")):
-            variables = {"self": celpy.json_to_cel(state(dependent, _status(old, old, "True"))),
-                         "dep": celpy.json_to_cel(state(dependency, dep_status))}
-            result = program.evaluate(variables)
-            if not (isinstance(result, celpy.celtypes.BoolType) and bool(result)):
-                return False
-    except Exception:     # noqa: BLE001 - a compile or evaluation error is retried by the controller like false
-        return False
-    return True
+    waiting = state(dependent, _status(old, old, "True"))
+    return all(holds(expression, waiting, state(dependency, status)) is True
+               for status in (_status(old, old, "True"), _status(old, new, "Unknown")))
 
 
-def dependency_wait(view: ClusterView, applied_by: str, requeue: float) -> tuple[float, int]:
-    """(seconds, levels) the Kustomization `namespace/name` waits for its dependencies at a new revision."""
+@dataclass(frozen=True)
+class Wait:
+    """How long a Kustomization waits for its dependencies at a new revision."""
+
+    seconds: float
+    levels: int
+    never: str = ""         # why it is never applied at all (a readyExpr on its way does not compile)
+
+
+def dependency_wait(view: ClusterView, applied_by: str, requeue: float) -> Wait:
+    """The wait of the Kustomization `namespace/name` for its dependencies at a new revision."""
     nodes = {f"{k.namespace}/{k.name}": k for k in view.flux_kustomizations()}
+    never: list[str] = []
 
     def levels(key: str, seen: frozenset[str]) -> int:
         node = nodes.get(key)
@@ -174,13 +179,18 @@ def dependency_wait(view: ClusterView, applied_by: str, requeue: float) -> tuple
         deepest = 0
         for dep in mappings(node.spec, "dependsOn"):
             name = f"{text(dep, 'namespace', default=node.namespace)}/{text(dep, 'name')}"
-            if text(dep, "readyExpr") and ready_at_once(text(dep, "readyExpr"), node, nodes.get(name)):
+            expression = text(dep, "readyExpr")
+            if expression and compile_problem(expression):
+                never.append(f"the readyExpr of Kustomization {key} for dependsOn {name} does not compile, so "
+                             "Flux stalls it")
+                continue
+            if expression and ready_at_once(expression, node, nodes.get(name)):
                 continue                  # readyExpr replaces the same-revision check and holds at once
             deepest = max(deepest, 1 + levels(name, seen | {key}))
         return deepest
 
     depth = levels(applied_by, frozenset())
-    return depth * requeue, depth
+    return Wait(depth * requeue, depth, never[0] if never else "")
 
 
 def _repository_of(view: ClusterView, target: KubeObject) -> tuple[KubeObject, KubeObject] | None:
@@ -221,15 +231,19 @@ def compute(view: ClusterView) -> Budget:
         if target is not None and found is not None and source is not None:
             repository, automation = found
             git = (parse_duration(text(source.spec, "interval")) or 60.0) * (1 + jitter / 100)
-            wait, depth = dependency_wait(view, target.applied_by, requeue)
+            wait = dependency_wait(view, target.applied_by, requeue)
+            if wait.never:
+                entry.never = wait.never
+                budget.canaries.append(entry)
+                continue
             entry.steps = [
                 Step(f"ImageRepository {repository.namespace}/{repository.name} scan interval",
                      parse_duration(text(repository.spec, "interval")) or 0.0),
                 Step(f"ImagePolicy and ImageUpdateAutomation {automation.namespace}/{automation.name} (react at once)",
                      0.0),
                 Step(f"GitRepository {source.namespace}/{source.name} poll (interval + {jitter:g}% jitter)", git),
-                Step(f"{depth} x --requeue-dependency {format_duration(requeue)} of Kustomization {target.applied_by}",
-                     wait),
+                Step(f"{wait.levels} x --requeue-dependency {format_duration(requeue)} of Kustomization "
+                     f"{target.applied_by}", wait.seconds),
                 Step(f"Flagger tick (analysis.interval of {entry.canary})", interval),
             ]
             entry.image_to_start = sum(s.seconds for s in entry.steps)

@@ -114,6 +114,19 @@ def test_malformed_yaml_fails_the_build_that_reads_it(check_tree: CheckTree):
     assert [f.name for f in found] == ["apps"] and "Flux cannot build path './apps/staging'" in found[0].message
 
 
+def test_a_broken_file_early_in_the_chain_is_one_finding(check_tree: CheckTree):
+    """What waits for the failing Kustomization (its dependants' missing namespaces, sources, Services) is a
+    note, not a finding: the root cause stands alone."""
+    rel, _ = check_tree.find("HelmRelease", lambda doc: doc["metadata"]["name"] == "istiod")
+    path = check_tree.root / rel
+    path.write_text(path.read_text() + "\n---\nmetadata: [unclosed\n")
+    report = check_platform(check_tree.root, ["staging"])
+    assert [f.name for f in report.findings] == ["infrastructure-releases"], report.format()
+    held = [n for n in report.notices["staging"] if n.startswith("held back while Kustomization "
+                                                                  "flux-system/infrastructure-releases fails")]
+    assert held and all("so not a finding yet: " in n for n in held)
+
+
 def test_missing_cluster_directory_is_an_input_error(check_tree: CheckTree):
     shutil.rmtree(check_tree.root / "clusters" / "production")
     with pytest.raises(InputError, match="clusters/production: missing"):

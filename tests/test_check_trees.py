@@ -203,3 +203,25 @@ def test_a_kustomization_flux_fails_applies_nothing(tmp_path):
         "flux-system/istio-system": "its post-build variables cannot be read"}
     assert ("Kustomization flux-system/istio-system applies nothing while its post-build variables cannot be read: "
             "what it would apply is not checked") in report.notices["clusters/my-cluster"]
+
+
+@pytest.mark.parametrize("depends, held_back", [
+    (["  dependsOn:", "    - name: base"], True),
+    # a readyExpr that holds while its dependency fails lets the Kustomization go on: its findings stand
+    (["  dependsOn:", "    - name: base", "      readyExpr: dep.metadata.name == 'base'"], False),
+    ([], False),                                      # no dependency: applied (and failing) on its own
+])
+def test_findings_of_kustomizations_waiting_for_a_failing_one_are_notes(tmp_path, depends, held_back):
+    files = {"clusters/c/base.yaml": kustomization("base", "./base"),
+             "clusters/c/app.yaml": kustomization("app", "./app", *depends),
+             "base/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
+                                        "resources: [namespace.yaml, missing.yaml]\n",
+             "base/namespace.yaml": NAMESPACE.format("shared"),
+             "app/settings.yaml": config_map("settings", "shared", mode="on")}
+    report, _ = run(write_tree(tmp_path / "tree", files), cluster_path="clusters/c", online=False)
+    assert [f.name for f in report.findings] == ["base"] + ["settings"] * (not held_back)
+    notes = [n for n in report.notices["clusters/c"] if n.startswith("held back")]
+    assert notes == [
+        "held back while Kustomization flux-system/base fails (Kustomization flux-system/app waits for it), so not "
+        "a finding yet: app/settings.yaml: ConfigMap/shared/settings: namespace 'shared' is created neither by the "
+        "tree nor by the cluster; add the Namespace or fix metadata.namespace"] * held_back

@@ -20,6 +20,7 @@ from pathlib import Path
 import yaml
 
 from .access import YAML_LOADER
+from .blocked import set_aside
 from .budget import compute
 from .build.flux import build_cluster
 from .build.kustomize import Kustomizer, materialize
@@ -129,6 +130,7 @@ def run(platform_dir: Path, stacks: Sequence[str] | None = None, crds_dir: Path 
                         "themselves if a build needs them")
     report = Report(stacks=[t.name for t in targets], timings=timings, warnings=warnings)
     for view in views:
+        set_aside(view)
         report.findings += view.findings.items
         report.notices[view.target.name] = list(dict.fromkeys(view.notices))
         report.budgets[view.target.name] = compute(view)

@@ -225,3 +225,39 @@ def test_findings_of_kustomizations_waiting_for_a_failing_one_are_notes(tmp_path
         "held back while Kustomization flux-system/base fails (Kustomization flux-system/app waits for it), so not "
         "a finding yet: app/settings.yaml: ConfigMap/shared/settings: namespace 'shared' is created neither by the "
         "tree nor by the cluster; add the Namespace or fix metadata.namespace"] * held_back
+
+
+SOPS_SECRET = """apiVersion: v1
+kind: Secret
+metadata: {name: credentials, namespace: prod}
+type: Opaque
+data:
+  token: ENC[AES256_GCM,data:3q2+7w==,iv:AAAA,tag:BBBB,type:str]
+sops:
+  age:
+    - recipient: age1qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq
+      enc: "-----BEGIN AGE ENCRYPTED FILE-----"
+  lastmodified: "2026-01-01T00:00:00Z"
+  mac: ENC[AES256_GCM,data:CCCC,iv:DDDD,tag:EEEE,type:str]
+  version: 3.9.4
+"""
+
+
+@pytest.mark.parametrize("decryption", [["  decryption:", "    provider: sops"], []])
+def test_sops_encrypted_objects_are_left_to_the_controller_that_decrypts_them(tmp_path, decryption):
+    """With spec.decryption kustomize-controller decrypts the Secret before applying it: it exists for the
+    Deployment that uses it, and its encrypted form is not validated; without, Flux applies the `sops` field."""
+    files = {**RECIPE, "clusters/my-cluster/apps.yaml": kustomization("apps", "./apps", *decryption),
+             "apps/backend/secret.yaml": SOPS_SECRET}
+    files["apps/backend/kustomization.yaml"] = files["apps/backend/kustomization.yaml"].replace(
+        "  - deployment.yaml\n", "  - deployment.yaml\n  - secret.yaml\n")
+    files["apps/backend/deployment.yaml"] += ("          envFrom:\n            - secretRef:\n"
+                                              "                name: credentials\n")
+    report, _ = run(write_tree(tmp_path / "recipe", files), cluster_path="clusters/my-cluster", online=False)
+    if decryption:
+        assert report.ok, report.format()
+        assert ("Secret prod/credentials (apps/backend/secret.yaml) is SOPS-encrypted; kustomize-controller decrypts "
+                "it (spec.decryption of Kustomization flux-system/apps): not validated") in report.notices[
+                    "clusters/my-cluster"]
+    else:
+        assert any(f.name == "credentials" and "'sops'" in f.message for f in report.findings), report.format()

@@ -6,7 +6,8 @@ the generated kustomization (generator.py), each object is substituted (substitu
 spec.commonMetadata labels and annotations are set on every object before it is applied. Every
 Kustomization found that way is built in turn. A Kustomization that fails its schema is never
 applied by the cluster, so it is not built (the validate stage reports it); one whose source is
-another repository or artifact is listed as not checked.
+another repository or artifact is listed as not checked. An object the controller decrypts (SOPS)
+is kept for references to it but not validated: its encrypted values are not what the cluster gets.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from .kustomize import Artifact, BuildRequest, BuildResult, Kustomizer, drop_ori
 from .substitute import Variables, invalid_names, substitute_object, variables
 
 NO_GENERATOR = "no ArtifactGenerator of the cluster produces it"
+DECRYPT_KEY = "kustomize.toolkit.fluxcd.io/decrypt"
 GENERATOR_FIELDS = ("targetNamespace", "namePrefix", "nameSuffix", "patches", "components",
                     "ignoreMissingComponents", "images", "buildMetadata")
 
@@ -180,6 +182,10 @@ def _apply(walk: _Walk, item: _Item, result: BuildResult) -> list[_Item]:
                 drop_origin(body)
             _set_common_metadata(body, mapping(owner.spec, "commonMetadata"))
             objects.append(KubeObject(body, origin, applied_by))
+            if _decrypted(owner, body):
+                view.encrypted.add(id(objects[-1]))
+                view.notices.append(f"{objects[-1].describe()} ({origin}) is SOPS-encrypted; kustomize-controller "
+                                    f"decrypts it (spec.decryption of Kustomization {applied_by}): not validated")
     if len(objects) < len(result.documents):
         return _fail(view, owner, "an object of it cannot be built or substituted")
     if artifact.origins is None:
@@ -212,6 +218,15 @@ def _fail(view: ClusterView, owner: KubeObject, why: str) -> list[_Item]:
     view.failed[key] = why
     view.notices.append(f"Kustomization {key} applies nothing while {why}: what it would apply is not checked")
     return []
+
+
+def _decrypted(owner: KubeObject, body: dict[str, Any]) -> bool:
+    """Whether kustomize-controller decrypts the object before it applies it: provider sops, a `sops` field
+    with a `mac`, no `decrypt: disabled` annotation (fluxcd/kustomize-controller@v1.9.4:
+    internal/decryptor/decryptor.go:206-209, 628-660, 1049-1061)."""
+    annotation = str(mapping(body, "metadata", "annotations").get(DECRYPT_KEY, ""))
+    return text(owner.spec, "decryption", "provider") == "sops" and bool(mapping(body, "sops").get("mac")) \
+        and annotation.lower() != "disabled"
 
 
 def _set_common_metadata(body: dict[str, Any], common: dict[str, Any]) -> None:

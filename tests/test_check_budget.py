@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import check_platform_source, write_tree
+from conftest import write_tree
 
 from progressive_delivery.check.budget import (
     DEFAULT_REQUEUE_DEPENDENCY,
@@ -193,9 +193,46 @@ def test_without_image_automation_there_is_no_figure(tmp_path):
     assert canary.image_to_start is None and canary.analysis_interval == 60.0
 
 
-def test_the_project_tree_has_a_budget_for_each_stack():
-    report, views = run(check_platform_source(), online=False)
-    for view in views:
-        [canary] = report.budgets[view.target.name].canaries
-        assert canary.image_to_start == sum(step.seconds for step in canary.steps) > 0
-        assert "new image -> canary applications/echo-version starts: at most" in canary.lines()[0]
+def test_an_automation_counts_only_for_the_policies_its_selector_selects(tmp_path):
+    selecting = "  policySelector: {matchLabels: {app: web}}\n"
+    app = APP.replace("  update: {path: ./app, strategy: Setters}\n",
+                      "  update: {path: ./app, strategy: Setters}\n" + selecting)
+    canary = budget_of(tmp_path / "other", [], extra={"app/app.yaml": app.replace("ANALYSIS", "30s")})
+    assert canary.image_to_start is None and canary.lines()[0].endswith("no image automation updates its target")
+    labelled = app.replace("metadata: {name: web, namespace: flux-system}\nspec:\n  imageRepositoryRef",
+                           "metadata: {name: web, namespace: flux-system, labels: {app: web}}\nspec:\n"
+                           "  imageRepositoryRef")
+    assert budget_of(tmp_path / "same", [], extra={"app/app.yaml": labelled.replace("ANALYSIS", "30s")}).image_to_start
+
+
+def test_the_git_poll_is_that_of_the_source_the_kustomization_syncs_from(tmp_path):
+    """A Kustomization fed by an ExternalArtifact is not timed by the poll of flux-system/flux-system."""
+    generator = ("apiVersion: source.extensions.fluxcd.io/v1beta1\nkind: ArtifactGenerator\nmetadata:\n  name: app\n"
+                 "  namespace: flux-system\nspec:\n  sources:\n"
+                 "    - {alias: repo, kind: GitRepository, name: flux-system}\n"
+                 "  artifacts:\n    - name: app\n      copy:\n        - {from: '@repo/app/**', to: '@artifact/'}\n")
+    app = kustomization("app", "./").replace("kind: GitRepository\n    name: flux-system",
+                                             "kind: ExternalArtifact\n    name: app")
+    canary = budget_of(tmp_path, [], extra={"clusters/c/app.yaml": app, "clusters/c/generator.yaml": generator})
+    assert canary.image_to_start is None
+    assert canary.missing == ("Kustomization flux-system/app syncs from ExternalArtifact flux-system/app, whose delay "
+                              "is not modelled")
+
+
+def test_the_project_tree_keeps_its_budget_under_90s_and_it_follows_the_intervals(check_tree):
+    """The platform's promise: a new image starts its canary within 90 s in every stack. Scanning the
+    ImageRepository 30 s less often costs exactly 30 s more."""
+    def budgets() -> dict[str, float]:
+        report, views = run(check_tree.root, online=False)
+        found = {}
+        for view in views:
+            [canary] = report.budgets[view.target.name].canaries
+            assert canary.image_to_start is not None, canary.lines()
+            found[view.target.name] = canary.image_to_start
+        return found
+
+    before = budgets()
+    assert len(before) >= 2 and all(0 < seconds < 90 for seconds in before.values()), before
+    check_tree.edit("ImageRepository", lambda doc: doc["spec"].__setitem__(
+        "interval", f"{parse_duration(doc['spec']['interval']) + 30:g}s"))
+    assert budgets() == {stack: seconds + 30 for stack, seconds in before.items()}

@@ -10,8 +10,11 @@ detected", phase Progressing), as the pinned controllers behave:
    for a new latest image, so both react at once: neither interval counts
    (image-reflector-controller internal/controller/imagepolicy_controller.go Watches(ImageRepository);
    fluxcd/image-automation-controller@v1.2.1 and @d36e2ea:
-   internal/controller/imageupdateautomation_controller.go:155-158 Watches(ImagePolicy));
-3. source-controller fetches the pushed commit on the GitRepository's next poll: its interval plus
+   internal/controller/imageupdateautomation_controller.go:155-158 Watches(ImagePolicy)). The
+   automation is one of the policy's namespace whose spec.policySelector selects the policy's labels
+   (none selects all: same file, 558-584 getPolicies);
+3. source-controller fetches the pushed commit on the next poll of the GitRepository the target's
+   Kustomization syncs from (its sourceRef; another kind of source gets no figure): its interval plus
    up to --interval-jitter-percentage (default 5%) of it (fluxcd/source-controller@39b711b1:
    internal/controller/gitrepository_controller.go:240 JitteredIntervalDuration;
    fluxcd/pkg@runtime/v0.110.1: runtime/jitter/interval.go:31 and jitter.go Percent);
@@ -46,7 +49,7 @@ from dataclasses import dataclass, field
 from .access import mapping, mappings, sequence, text
 from .model import KubeObject
 from .readyexpr import compile_problem, holds
-from .view import ClusterView, containers, pod_template
+from .view import ClusterView, containers, pod_template, selector_matches
 
 DEFAULT_ANALYSIS_INTERVAL = 60.0
 MIN_ANALYSIS_INTERVAL = 10.0
@@ -86,17 +89,18 @@ class Step:
 class CanaryBudget:
     canary: str                                   # namespace/name
     steps: list[Step] = field(default_factory=list)
-    image_to_start: float | None = None           # None: no image automation updates its target
+    image_to_start: float | None = None           # None: see `missing` or `never`
     analysis_interval: float = DEFAULT_ANALYSIS_INTERVAL
     analysis_steps: int = 0
     clean_run: float = 0.0
     never: str = ""                               # why a new image never starts the canary
+    missing: str = ""                             # why there is no figure (no automation, another source)
 
     def lines(self) -> list[str]:
         if self.never:
             first = f"  budget: new image -> canary {self.canary}: never starts: {self.never}"
         elif self.image_to_start is None:
-            first = f"  budget: new image -> canary {self.canary}: no image automation updates its target"
+            first = f"  budget: new image -> canary {self.canary}: {self.missing or 'no figure'}"
         else:
             detail = " + ".join(f"{s.what} {format_duration(s.seconds)}" for s in self.steps)
             first = (f"  budget: new image -> canary {self.canary} starts: at most "
@@ -206,9 +210,48 @@ def _repository_of(view: ClusterView, target: KubeObject) -> tuple[KubeObject, K
                                                                                           repository.name):
                 continue
             for automation in view.valid("ImageUpdateAutomation"):
-                if automation.namespace == policy.namespace:
+                if automation.namespace == policy.namespace and selector_matches(
+                        mapping(automation.spec, "policySelector"), policy.labels):
                     return repository, automation
     return None
+
+
+def _git_source(view: ClusterView, applied_by: str) -> KubeObject | str:
+    """The GitRepository the Kustomization `namespace/name` syncs from (its sourceRef), or why there is none."""
+    namespace, _, name = applied_by.partition("/")
+    kustomization = view.get("Kustomization", namespace, name)
+    ref = mapping(kustomization.spec, "sourceRef") if kustomization else {}
+    kind, where = text(ref, "kind"), f"{text(ref, 'namespace', default=namespace)}/{text(ref, 'name')}"
+    if kind != "GitRepository":
+        return f"Kustomization {applied_by} syncs from {kind or 'no source'} {where}, whose delay is not modelled"
+    source = view.get("GitRepository", *where.split("/", 1))
+    return source if source is not None else f"GitRepository {where} of Kustomization {applied_by} does not exist"
+
+
+def _image_to_start(view: ClusterView, entry: CanaryBudget, target: KubeObject, requeue: float,
+                    jitter: float) -> None:
+    """Fill in the steps from a new image to the canary's start (or why there is no figure)."""
+    found = _repository_of(view, target)
+    source = _git_source(view, target.applied_by)
+    if found is None or isinstance(source, str):
+        entry.missing = "no image automation updates its target" if found is None else str(source)
+        return
+    wait = dependency_wait(view, target.applied_by, requeue)
+    if wait.never:
+        entry.never = wait.never
+        return
+    repository, automation = found
+    git = (parse_duration(text(source.spec, "interval")) or 60.0) * (1 + jitter / 100)
+    entry.steps = [
+        Step(f"ImageRepository {repository.namespace}/{repository.name} scan interval",
+             parse_duration(text(repository.spec, "interval")) or 0.0),
+        Step(f"ImagePolicy and ImageUpdateAutomation {automation.namespace}/{automation.name} (react at once)", 0.0),
+        Step(f"GitRepository {source.namespace}/{source.name} poll (interval + {jitter:g}% jitter)", git),
+        Step(f"{wait.levels} x --requeue-dependency {format_duration(requeue)} of Kustomization {target.applied_by}",
+             wait.seconds),
+        Step(f"Flagger tick (analysis.interval of {entry.canary})", entry.analysis_interval),
+    ]
+    entry.image_to_start = sum(s.seconds for s in entry.steps)
 
 
 def compute(view: ClusterView) -> Budget:
@@ -226,26 +269,7 @@ def compute(view: ClusterView) -> Budget:
                              clean_run=interval * (1 + steps + PROMOTION_TICKS))
         ref = mapping(canary.spec, "targetRef")
         target = view.get(text(ref, "kind"), canary.namespace, text(ref, "name"))
-        found = _repository_of(view, target) if target else None
-        source = view.get("GitRepository", "flux-system", "flux-system")
-        if target is not None and found is not None and source is not None:
-            repository, automation = found
-            git = (parse_duration(text(source.spec, "interval")) or 60.0) * (1 + jitter / 100)
-            wait = dependency_wait(view, target.applied_by, requeue)
-            if wait.never:
-                entry.never = wait.never
-                budget.canaries.append(entry)
-                continue
-            entry.steps = [
-                Step(f"ImageRepository {repository.namespace}/{repository.name} scan interval",
-                     parse_duration(text(repository.spec, "interval")) or 0.0),
-                Step(f"ImagePolicy and ImageUpdateAutomation {automation.namespace}/{automation.name} (react at once)",
-                     0.0),
-                Step(f"GitRepository {source.namespace}/{source.name} poll (interval + {jitter:g}% jitter)", git),
-                Step(f"{wait.levels} x --requeue-dependency {format_duration(requeue)} of Kustomization "
-                     f"{target.applied_by}", wait.seconds),
-                Step(f"Flagger tick (analysis.interval of {entry.canary})", interval),
-            ]
-            entry.image_to_start = sum(s.seconds for s in entry.steps)
+        if target is not None:
+            _image_to_start(view, entry, target, requeue, jitter)
         budget.canaries.append(entry)
     return budget

@@ -3,10 +3,12 @@
 kustomize-controller extracts the source artifact into a fresh directory, writes the generated
 kustomization into the path (generator.py) and builds it with kustomize's LoadRestrictionsNone
 (files outside the kustomization's own directory, inside the artifact, may be read:
-fluxcd/pkg@kustomize/v1.35.4:kustomize/kustomize_generator.go SecureBuild). Each build here does
-the same in a scratch copy of the artifact (hard links where possible) with `kubectl kustomize`,
-adding kustomize's origin annotations to learn which file each object comes from (removed again
-unless the Kustomization asked for them). Builds are cached by the content they read.
+fluxcd/pkg@kustomize/v1.35.4:kustomize/kustomize_generator.go SecureBuild). Each build here does the
+same in a scratch copy of the artifact (hard links where possible) with `kubectl kustomize`
+(kubectl's bundled kustomize; kustomize-controller v1.9.4 builds with kustomize/api v0.21.1, i.e.
+kustomize v5.8.1: docs/check.md), adding kustomize's origin annotations to learn which file each
+object comes from (removed again unless the Kustomization asked for them). Builds are cached by the
+content they read.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import check_platform_source, write_tree
+from conftest import write_tree
 
 from progressive_delivery.check.budget import (
     DEFAULT_REQUEUE_DEPENDENCY,
@@ -101,7 +101,8 @@ spec:
 """
 
 
-def budget_of(tmp_path, depends: list[dict], analysis: str = "30s", extra: dict | None = None):
+def check(tmp_path, depends: list[dict], analysis: str = "30s", extra: dict | None = None):
+    """The report on a tree of three Kustomizations, app -> infra -> base, with a Canary in app."""
     files = {
         "clusters/c/base.yaml": kustomization("base", "./base"),
         "clusters/c/infra.yaml": kustomization("infra", "./infra", [{"name": "base"}]),
@@ -114,6 +115,11 @@ def budget_of(tmp_path, depends: list[dict], analysis: str = "30s", extra: dict 
     write_tree(tmp_path / "crds", {"flagger.yaml": FLAGGER_CRD})
     report, _ = run(write_tree(tmp_path / "tree", files), crds_dir=tmp_path / "crds", cluster_path="clusters/c",
                     online=False)
+    return report
+
+
+def budget_of(tmp_path, depends: list[dict], analysis: str = "30s", extra: dict | None = None):
+    report = check(tmp_path, depends, analysis, extra)
     assert report.ok, report.format()
     [canary] = report.budgets["clusters/c"].canaries
     return canary
@@ -145,6 +151,32 @@ def test_ready_expressions_are_evaluated_as_a_new_revision_finds_the_dependency(
     assert canary.steps[3].seconds == (2 * DEFAULT_REQUEUE_DEPENDENCY if waits else 0.0)
 
 
+@pytest.mark.parametrize("expression, problem", [
+    ("self.generation == deps.generation", "it refers to 'deps', which is not declared"),
+    ("dep.spec.suspend", "its result has type dyn, not bool; compare it"),
+    ("'ready'", "its result has type string, not bool"),
+    ("dep.status.conditions.exists(c,", "it does not parse: syntax error at line 1"),
+])
+def test_a_ready_expression_that_does_not_compile_stalls_its_kustomization(tmp_path, expression, problem):
+    """Flux stops for good at such an expression: a finding naming both, and a canary that never starts."""
+    report = check(tmp_path, [{"name": "infra", "expr": expression.replace("'", "''")}])
+    [finding] = report.findings
+    assert (finding.kind, finding.name, finding.path) == ("Kustomization", "app", "clusters/c/app.yaml")
+    assert finding.message.startswith(f"dependsOn flux-system/infra readyExpr '{expression}' does not compile: "
+                                      f"{problem}")
+    assert finding.message.endswith("Flux stalls this Kustomization for good, so neither it nor anything depending "
+                                    "on it is ever applied; fix the expression")
+    [canary] = report.budgets["clusters/c"].canaries
+    assert canary.image_to_start is None and "never starts: the readyExpr of Kustomization flux-system/app for " \
+        "dependsOn flux-system/infra does not compile" in canary.lines()[0]
+
+
+def test_a_ready_expression_with_optional_syntax_is_listed_as_not_checked(tmp_path):
+    report = check(tmp_path, [{"name": "infra", "expr": "dep.?status.orValue(null) != null"}])
+    assert report.ok and any("uses CEL's optional syntax, which cel-python does not parse: not checked" in n
+                             for n in report.notices["clusters/c"])
+
+
 def test_the_tree_can_change_the_requeue_interval_and_flagger_keeps_a_10s_minimum(tmp_path):
     controller = ("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: kustomize-controller, namespace: "
                   "flux-system}\nspec:\n  selector: {matchLabels: {app: k}}\n  template:\n    metadata: {labels: "
@@ -161,9 +193,46 @@ def test_without_image_automation_there_is_no_figure(tmp_path):
     assert canary.image_to_start is None and canary.analysis_interval == 60.0
 
 
-def test_the_project_tree_has_a_budget_for_each_stack():
-    report, views = run(check_platform_source(), online=False)
-    for view in views:
-        [canary] = report.budgets[view.target.name].canaries
-        assert canary.image_to_start == sum(step.seconds for step in canary.steps) > 0
-        assert "new image -> canary applications/echo-version starts: at most" in canary.lines()[0]
+def test_an_automation_counts_only_for_the_policies_its_selector_selects(tmp_path):
+    selecting = "  policySelector: {matchLabels: {app: web}}\n"
+    app = APP.replace("  update: {path: ./app, strategy: Setters}\n",
+                      "  update: {path: ./app, strategy: Setters}\n" + selecting)
+    canary = budget_of(tmp_path / "other", [], extra={"app/app.yaml": app.replace("ANALYSIS", "30s")})
+    assert canary.image_to_start is None and canary.lines()[0].endswith("no image automation updates its target")
+    labelled = app.replace("metadata: {name: web, namespace: flux-system}\nspec:\n  imageRepositoryRef",
+                           "metadata: {name: web, namespace: flux-system, labels: {app: web}}\nspec:\n"
+                           "  imageRepositoryRef")
+    assert budget_of(tmp_path / "same", [], extra={"app/app.yaml": labelled.replace("ANALYSIS", "30s")}).image_to_start
+
+
+def test_the_git_poll_is_that_of_the_source_the_kustomization_syncs_from(tmp_path):
+    """A Kustomization fed by an ExternalArtifact is not timed by the poll of flux-system/flux-system."""
+    generator = ("apiVersion: source.extensions.fluxcd.io/v1beta1\nkind: ArtifactGenerator\nmetadata:\n  name: app\n"
+                 "  namespace: flux-system\nspec:\n  sources:\n"
+                 "    - {alias: repo, kind: GitRepository, name: flux-system}\n"
+                 "  artifacts:\n    - name: app\n      copy:\n        - {from: '@repo/app/**', to: '@artifact/'}\n")
+    app = kustomization("app", "./").replace("kind: GitRepository\n    name: flux-system",
+                                             "kind: ExternalArtifact\n    name: app")
+    canary = budget_of(tmp_path, [], extra={"clusters/c/app.yaml": app, "clusters/c/generator.yaml": generator})
+    assert canary.image_to_start is None
+    assert canary.missing == ("Kustomization flux-system/app syncs from ExternalArtifact flux-system/app, whose delay "
+                              "is not modelled")
+
+
+def test_the_project_tree_keeps_its_budget_under_90s_and_it_follows_the_intervals(check_tree):
+    """The platform's promise: a new image starts its canary within 90 s in every stack. Scanning the
+    ImageRepository 30 s less often costs exactly 30 s more."""
+    def budgets() -> dict[str, float]:
+        report, views = run(check_tree.root, online=False)
+        found = {}
+        for view in views:
+            [canary] = report.budgets[view.target.name].canaries
+            assert canary.image_to_start is not None, canary.lines()
+            found[view.target.name] = canary.image_to_start
+        return found
+
+    before = budgets()
+    assert len(before) >= 2 and all(0 < seconds < 90 for seconds in before.values()), before
+    check_tree.edit("ImageRepository", lambda doc: doc["spec"].__setitem__(
+        "interval", f"{parse_duration(doc['spec']['interval']) + 30:g}s"))
+    assert budgets() == {stack: seconds + 30 for stack, seconds in before.items()}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from conftest import write_tree
 
@@ -19,13 +21,13 @@ KUSTOMIZATION = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomizatio
 
 def test_artifact_leaves_out_what_source_controller_ignores(tmp_path):
     files = {"a.yaml": "", "logo.png": "", ".github/workflows/ci.yaml": "", "deep/.sops.yaml": "", "deep/b.yml": ""}
-    assert artifact_files(write_tree(tmp_path / "default", files)) == ["a.yaml", "deep/b.yml"]
+    assert artifact_files(write_tree(tmp_path / "default", files)).files == ["a.yaml", "deep/b.yml"]
     files = {**files, ".sourceignore": "*.yml\n", "sub/.sourceignore": "c.yaml\n", "sub/c.yaml": "", "c.yaml": ""}
     # With ignore files, only the VCS patterns stay besides them (CI and image files are then kept).
-    assert artifact_files(write_tree(tmp_path / "ignored", files)) == [
+    assert artifact_files(write_tree(tmp_path / "ignored", files)).files == [
         ".github/workflows/ci.yaml", ".sourceignore", "a.yaml", "c.yaml", "deep/.sops.yaml", "logo.png",
         "sub/.sourceignore"]
-    assert "a.yaml" not in artifact_files(tmp_path / "ignored", spec_ignore="/a.yaml\n")
+    assert "a.yaml" not in artifact_files(tmp_path / "ignored", spec_ignore="/a.yaml\n").files
 
 
 def test_generated_kustomization_lists_manifests_and_stops_at_kustomizations(tmp_path):
@@ -83,9 +85,10 @@ def test_variables_come_from_sources_then_inline_values():
 
 
 @pytest.mark.parametrize("post_build, expected, reported", [
-    ({"substitute": {"a": "1"}}, "1  ${c} x", ["b"]),           # b unset: empty, and reported
+    ({"substitute": {"a": "1", "b": "2"}}, "1 2 ${c} x", []),     # $$ escapes, := defaults
+    ({"substitute": {"a": "1"}}, None, ["b"]),                   # b unset: strict, the Kustomization fails
     ({}, "as built", []),                                        # no variables: nothing substituted
-    ({"substituteStrategy": "Always"}, "  ${c} x", ["a", "b"]),  # ...unless the strategy says always
+    ({"substituteStrategy": "Always"}, None, ["a", "b"]),        # ...unless the strategy says always
 ])
 def test_substitution_follows_flux(post_build, expected, reported):
     obj = KubeObject({"kind": "ConfigMap"}, "c.yaml", "flux-system/apps")
@@ -93,8 +96,10 @@ def test_substitution_follows_flux(post_build, expected, reported):
     found = variables(kustomization({"postBuild": post_build}), lambda *a: None)
     body = substitute_object("data: {v: '${a} ${b} $${c} ${d:=x}'}\n", {"data": {"v": "as built"}}, found, obj,
                              kustomization({}), out, set())
-    assert body["data"]["v"] == expected
+    assert (body and body["data"]["v"]) == expected
     assert [f.message.split("}")[0] + "}" for f in out.items] == [f"uses ${{{', '.join(reported)}}}"] * bool(reported)
+    assert all("Flux substitutes strictly, so Kustomization flux-system/apps fails and applies nothing; define the "
+               "variable or give it a default" in f.message for f in out.items)
 
 
 def test_an_object_with_substitution_disabled_is_left_alone():
@@ -129,3 +134,37 @@ def test_build_failures_are_findings_on_the_kustomization(tmp_path):
     [finding] = report.findings
     assert (finding.path, finding.name) == ("clusters/c/apps.yaml", "apps")
     assert finding.message.startswith("Flux cannot build path './apps': ") and "missing.yaml" in finding.message
+
+
+def test_links_and_other_irregular_entries_are_left_out_as_flux_leaves_them_out(tmp_path):
+    """source-controller archives regular files only: a dangling link breaks nothing, a linked YAML is not built."""
+    apps = ("apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: apps\n"
+            "  namespace: flux-system\nspec:\n  interval: 1m\n  prune: true\n  path: ./apps\n  sourceRef:\n"
+            "    kind: GitRepository\n    name: flux-system\n")
+    config = CONFIG + "  namespace: flux-system\n"
+    root = write_tree(tmp_path / "tree", {"clusters/c/apps.yaml": apps, "apps/real.yaml": config.format("real"),
+                                          "shared/linked.yaml": config.format("linked"), ".sourceignore": "/shared/\n"})
+    (root / "apps" / "dangling.yaml").symlink_to("nowhere.yaml")
+    (root / "apps" / "linked.yaml").symlink_to("../shared/linked.yaml")
+    (root / "apps" / "shared").symlink_to("../shared", target_is_directory=True)
+    os.mkfifo(root / "apps" / "pipe.yaml")
+    report, [view] = run(root, cluster_path="clusters/c")
+    assert report.ok, report.format()
+    assert view.get("ConfigMap", "flux-system", "real") and not view.get("ConfigMap", "flux-system", "linked")
+    [note] = [w for w in report.warnings if "not regular files" in w]
+    assert note.endswith("apps/dangling.yaml, apps/linked.yaml, apps/pipe.yaml, apps/shared; commit the files "
+                         "themselves if a build needs them")
+
+
+def test_a_second_run_in_the_same_process_starts_from_the_build_not_from_the_first_run(tmp_path):
+    """Builds are cached across runs; what a run sets on the objects (commonMetadata) stays in that run."""
+    apps = ("apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: apps\n"
+            "  namespace: flux-system\nspec:\n  interval: 1m\n  prune: true\n  path: ./apps\n  sourceRef:\n"
+            "    kind: GitRepository\n    name: flux-system\n  commonMetadata:\n    labels: {LABEL: 'yes'}\n")
+    config = CONFIG.format("settings") + "  namespace: flux-system\n"
+    labels = []
+    for label in ("first", "second"):
+        root = write_tree(tmp_path, {"clusters/c/apps.yaml": apps.replace("LABEL", label), "apps/cm.yaml": config})
+        _, [view] = run(root, cluster_path="clusters/c")
+        labels.append(view.get("ConfigMap", "flux-system", "settings").labels)
+    assert labels == [{"first": "yes"}, {"second": "yes"}]

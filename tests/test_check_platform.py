@@ -11,6 +11,7 @@ import pytest
 from conftest import PROJECT_ROOT, CheckTree, check_platform_source, run_check
 
 from progressive_delivery.check import Finding, InputError, Report, check_platform
+from progressive_delivery.check.build.kustomize import materialize
 from progressive_delivery.config import available_stacks
 
 
@@ -77,6 +78,25 @@ def test_unreadable_input_is_one_line_and_exit_2(argv, fragment, capsys):
     assert fragment in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
 
 
+@pytest.mark.parametrize("files, cluster_path", [({}, "."), ({"clusters/x/.gitignore": ""}, "clusters/x"),
+                                                  ({"clusters/x/logo.png": "", "README.md": ""}, "clusters/x")])
+def test_a_tree_with_nothing_to_sync_is_one_line_and_exit_2(tmp_path, files, cluster_path, capsys):
+    """An empty directory (or one whose files the artifact leaves out) is an input error, not a traceback."""
+    root = tmp_path / "tree"
+    root.mkdir()
+    (root / "clusters" / "x").mkdir(parents=True)
+    for rel, text in files.items():
+        (root / rel).write_text(text)
+    assert run_check("--platform", str(root), "--cluster-path", cluster_path) == 2
+    err = capsys.readouterr().err
+    assert "nothing to check" in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_an_artifact_without_files_is_still_a_directory(tmp_path):
+    artifact = materialize(tmp_path, [], tmp_path / "artifact")
+    assert artifact.directory.is_dir() and list(artifact.directory.iterdir()) == []
+
+
 def test_broken_crd_file_is_one_line_and_exit_2(tmp_path, capsys):
     (tmp_path / "crds").mkdir()
     (tmp_path / "crds" / "broken.yaml").write_text("kind: CustomResourceDefinition\nspec: [unclosed\n")
@@ -92,6 +112,19 @@ def test_malformed_yaml_fails_the_build_that_reads_it(check_tree: CheckTree):
     path.write_text(path.read_text() + "\nbroken: [unclosed\n")
     found = check_platform(check_tree.root, ["staging"]).findings
     assert [f.name for f in found] == ["apps"] and "Flux cannot build path './apps/staging'" in found[0].message
+
+
+def test_a_broken_file_early_in_the_chain_is_one_finding(check_tree: CheckTree):
+    """What waits for the failing Kustomization (its dependants' missing namespaces, sources, Services) is a
+    note, not a finding: the root cause stands alone."""
+    rel, _ = check_tree.find("HelmRelease", lambda doc: doc["metadata"]["name"] == "istiod")
+    path = check_tree.root / rel
+    path.write_text(path.read_text() + "\n---\nmetadata: [unclosed\n")
+    report = check_platform(check_tree.root, ["staging"])
+    assert [f.name for f in report.findings] == ["infrastructure-releases"], report.format()
+    held = [n for n in report.notices["staging"] if n.startswith("held back while Kustomization "
+                                                                  "flux-system/infrastructure-releases fails")]
+    assert held and all("so not a finding yet: " in n for n in held)
 
 
 def test_missing_cluster_directory_is_an_input_error(check_tree: CheckTree):

@@ -15,7 +15,7 @@ from progressive_delivery.check.pipeline import run
 from progressive_delivery.check.render.charts import ChartRef, ChartSources, nearest
 from progressive_delivery.check.render.helm import release_name, shorten
 from progressive_delivery.check.render.repository import Network
-from progressive_delivery.check.render.values import ValuesError, release_values
+from progressive_delivery.check.render.values import ValuesError, release_values, values_files
 
 
 @pytest.mark.parametrize("name, short", [
@@ -215,3 +215,41 @@ def test_online_charts_come_from_oci_registries(tmp_path, demo_chart, loopback, 
     assert report.ok and not report.warnings, report.format()
     assert view.get("Service", "web", "web-demo") is not None
     assert not report.notices["clusters/demo"], report.notices
+
+
+@pytest.mark.parametrize("values_file, outcome", [
+    ("service:\n  port: 9090\n", 9090),                       # read from the repository root, merged in
+    ("service: [port: 9090\n", "chart.spec.valuesFiles charts/demo/values-prod.yaml is not valid YAML (line 2:"),
+    (None, "chart.spec.valuesFiles names charts/demo/values-prod.yaml, which this repository's artifact does not hold"),
+])
+def test_values_files_of_a_chart_in_the_tree(tmp_path, values_file, outcome):
+    """source-controller reads them relative to the repository root; one it cannot read fails the release."""
+    import helm_python
+
+    root = write_tree(tmp_path / "tree", {"clusters/demo/release.yaml": (
+        "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: demo\n  namespace: flux-system\n"
+        "spec:\n  interval: 1h\n  targetNamespace: web\n  chart:\n    spec:\n      chart: ./charts/demo\n"
+        "      sourceRef:\n        kind: GitRepository\n        name: flux-system\n"
+        "      valuesFiles: [charts/demo/values.yaml, charts/demo/values-prod.yaml]\n---\n"
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: web\n")})
+    (root / "charts").mkdir()
+    helm_python.Chart.create("demo", root / "charts")
+    if values_file is not None:
+        (root / "charts" / "demo" / "values-prod.yaml").write_text(values_file)
+    report, [view] = run(root, cluster_path="clusters/demo", online=False)
+    if isinstance(outcome, int):
+        assert report.ok, report.format()
+        assert view.get("Service", "web", "web-demo").body["spec"]["ports"][0]["port"] == outcome
+    else:
+        [finding] = report.findings
+        assert (finding.path, finding.kind, finding.name) == ("clusters/demo/release.yaml", "HelmRelease", "demo")
+        assert finding.message.startswith(outcome) and "so helm-controller fails this release; fix the" in \
+            finding.message
+
+
+def test_values_files_of_a_packaged_chart_are_its_own_files():
+    files = {"values-prod.yaml": "service: {port: 9090}\n", "broken.yaml": "a: [b\n"}
+    assert values_files(release({"chart": {"spec": {"valuesFiles": ["values.yaml", "values-prod.yaml"]}}}), files,
+                        None) == {"service": {"port": 9090}}
+    with pytest.raises(ValuesError, match=r"^chart.spec.valuesFiles broken.yaml is not valid YAML \(line 2: "):
+        values_files(release({"chart": {"spec": {"valuesFiles": ["broken.yaml"]}}}), files, None)

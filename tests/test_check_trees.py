@@ -190,3 +190,74 @@ def test_a_file_outside_the_repository_is_refused_and_never_read(tmp_path, absol
     messages = [f.message for f in report.findings]
     assert any("outside the repository; kustomize-controller builds only from the source" in m for m in messages)
     assert "do-not-print-me" not in "\n".join(messages)
+
+
+def test_a_kustomization_flux_fails_applies_nothing(tmp_path):
+    """A missing substituteFrom fails the Kustomization: none of its objects reach the cluster or the checks."""
+    files = dict(RECIPE)
+    files["clusters/my-cluster/istio-version.yaml"] = config_map("istio-versions", "flux-system", version="1.31.0")
+    report, [view] = run(write_tree(tmp_path / "recipe", files), cluster_path="clusters/my-cluster", online=False)
+    assert [f.message.split(",")[0] for f in report.findings] == [
+        "postBuild.substituteFrom ConfigMap flux-system/istio-version does not exist"]
+    assert view.get("HelmRelease", "istio-system", "istio-gateway") is None and view.failed == {
+        "flux-system/istio-system": "its post-build variables cannot be read"}
+    assert ("Kustomization flux-system/istio-system applies nothing while its post-build variables cannot be read: "
+            "what it would apply is not checked") in report.notices["clusters/my-cluster"]
+
+
+@pytest.mark.parametrize("depends, held_back", [
+    (["  dependsOn:", "    - name: base"], True),
+    # a readyExpr that holds while its dependency fails lets the Kustomization go on: its findings stand
+    (["  dependsOn:", "    - name: base", "      readyExpr: dep.metadata.name == 'base'"], False),
+    ([], False),                                      # no dependency: applied (and failing) on its own
+])
+def test_findings_of_kustomizations_waiting_for_a_failing_one_are_notes(tmp_path, depends, held_back):
+    files = {"clusters/c/base.yaml": kustomization("base", "./base"),
+             "clusters/c/app.yaml": kustomization("app", "./app", *depends),
+             "base/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
+                                        "resources: [namespace.yaml, missing.yaml]\n",
+             "base/namespace.yaml": NAMESPACE.format("shared"),
+             "app/settings.yaml": config_map("settings", "shared", mode="on")}
+    report, _ = run(write_tree(tmp_path / "tree", files), cluster_path="clusters/c", online=False)
+    assert [f.name for f in report.findings] == ["base"] + ["settings"] * (not held_back)
+    notes = [n for n in report.notices["clusters/c"] if n.startswith("held back")]
+    assert notes == [
+        "held back while Kustomization flux-system/base fails (Kustomization flux-system/app waits for it), so not "
+        "a finding yet: app/settings.yaml: ConfigMap/shared/settings: namespace 'shared' is created neither by the "
+        "tree nor by the cluster; add the Namespace or fix metadata.namespace"] * held_back
+
+
+SOPS_SECRET = """apiVersion: v1
+kind: Secret
+metadata: {name: credentials, namespace: prod}
+type: Opaque
+data:
+  token: ENC[AES256_GCM,data:3q2+7w==,iv:AAAA,tag:BBBB,type:str]
+sops:
+  age:
+    - recipient: age1qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq
+      enc: "-----BEGIN AGE ENCRYPTED FILE-----"
+  lastmodified: "2026-01-01T00:00:00Z"
+  mac: ENC[AES256_GCM,data:CCCC,iv:DDDD,tag:EEEE,type:str]
+  version: 3.9.4
+"""
+
+
+@pytest.mark.parametrize("decryption", [["  decryption:", "    provider: sops"], []])
+def test_sops_encrypted_objects_are_left_to_the_controller_that_decrypts_them(tmp_path, decryption):
+    """With spec.decryption kustomize-controller decrypts the Secret before applying it: it exists for the
+    Deployment that uses it, and its encrypted form is not validated; without, Flux applies the `sops` field."""
+    files = {**RECIPE, "clusters/my-cluster/apps.yaml": kustomization("apps", "./apps", *decryption),
+             "apps/backend/secret.yaml": SOPS_SECRET}
+    files["apps/backend/kustomization.yaml"] = files["apps/backend/kustomization.yaml"].replace(
+        "  - deployment.yaml\n", "  - deployment.yaml\n  - secret.yaml\n")
+    files["apps/backend/deployment.yaml"] += ("          envFrom:\n            - secretRef:\n"
+                                              "                name: credentials\n")
+    report, _ = run(write_tree(tmp_path / "recipe", files), cluster_path="clusters/my-cluster", online=False)
+    if decryption:
+        assert report.ok, report.format()
+        assert ("Secret prod/credentials (apps/backend/secret.yaml) is SOPS-encrypted; kustomize-controller decrypts "
+                "it (spec.decryption of Kustomization flux-system/apps): not validated") in report.notices[
+                    "clusters/my-cluster"]
+    else:
+        assert any(f.name == "credentials" and "'sops'" in f.message for f in report.findings), report.format()

@@ -10,8 +10,11 @@ detected", phase Progressing), as the pinned controllers behave:
    for a new latest image, so both react at once: neither interval counts
    (image-reflector-controller internal/controller/imagepolicy_controller.go Watches(ImageRepository);
    fluxcd/image-automation-controller@v1.2.1 and @d36e2ea:
-   internal/controller/imageupdateautomation_controller.go:155-158 Watches(ImagePolicy));
-3. source-controller fetches the pushed commit on the GitRepository's next poll: its interval plus
+   internal/controller/imageupdateautomation_controller.go:155-158 Watches(ImagePolicy)). The
+   automation is one of the policy's namespace whose spec.policySelector selects the policy's labels
+   (none selects all: same file, 558-584 getPolicies);
+3. source-controller fetches the pushed commit on the next poll of the GitRepository the target's
+   Kustomization syncs from (its sourceRef; another kind of source gets no figure): its interval plus
    up to --interval-jitter-percentage (default 5%) of it (fluxcd/source-controller@39b711b1:
    internal/controller/gitrepository_controller.go:240 JitteredIntervalDuration;
    fluxcd/pkg@runtime/v0.110.1: runtime/jitter/interval.go:31 and jitter.go Percent);
@@ -25,7 +28,8 @@ detected", phase Progressing), as the pinned controllers behave:
    expression is evaluated (cel-python) with `self` and `dep` as the two states a new revision finds
    a dependency in: still Ready at the previous revision, and reconciling the new one (Ready Unknown,
    lastAttemptedRevision new, lastAppliedRevision old); only when it holds in both is the level free.
-   Each dependency is assumed to apply its unchanged content within one requeue;
+   An expression that does not compile stalls its Kustomization for good (readyexpr.py): the canary
+   then never starts. Each dependency is assumed to apply its unchanged content within one requeue;
 5. Flagger runs each Canary's check on a ticker of analysis.interval (default 60s, at least 10s)
    and notices the changed target on its next tick (fluxcd/flagger@v1.44.0:
    pkg/controller/scheduler.go:106-120, job.go Start, pkg/apis/flagger/v1beta1/canary.go:33,637-651).
@@ -44,7 +48,8 @@ from dataclasses import dataclass, field
 
 from .access import mapping, mappings, sequence, text
 from .model import KubeObject
-from .view import ClusterView, containers, pod_template
+from .readyexpr import compile_problem, holds
+from .view import ClusterView, containers, pod_template, selector_matches
 
 DEFAULT_ANALYSIS_INTERVAL = 60.0
 MIN_ANALYSIS_INTERVAL = 10.0
@@ -84,14 +89,18 @@ class Step:
 class CanaryBudget:
     canary: str                                   # namespace/name
     steps: list[Step] = field(default_factory=list)
-    image_to_start: float | None = None           # None: no image automation updates its target
+    image_to_start: float | None = None           # None: see `missing` or `never`
     analysis_interval: float = DEFAULT_ANALYSIS_INTERVAL
     analysis_steps: int = 0
     clean_run: float = 0.0
+    never: str = ""                               # why a new image never starts the canary
+    missing: str = ""                             # why there is no figure (no automation, another source)
 
     def lines(self) -> list[str]:
-        if self.image_to_start is None:
-            first = f"  budget: new image -> canary {self.canary}: no image automation updates its target"
+        if self.never:
+            first = f"  budget: new image -> canary {self.canary}: never starts: {self.never}"
+        elif self.image_to_start is None:
+            first = f"  budget: new image -> canary {self.canary}: {self.missing or 'no figure'}"
         else:
             detail = " + ".join(f"{s.what} {format_duration(s.seconds)}" for s in self.steps)
             first = (f"  budget: new image -> canary {self.canary} starts: at most "
@@ -141,31 +150,31 @@ def _status(revision: str, attempted: str, ready: str) -> dict:
 
 
 def ready_at_once(expression: str, dependent: KubeObject, dependency: KubeObject | None) -> bool:
-    """Whether a readyExpr passes as a new revision arrives (in both states the dependency may be in)."""
-    import celpy
-
+    """Whether a readyExpr passes as a new revision arrives (in both states the dependency may be in); an
+    expression that fails to evaluate is retried by the controller like false."""
     def state(obj: KubeObject | None, status: dict) -> dict:
         body = obj.body if obj else {}
         return {**body, "metadata": {**mapping(body, "metadata"), "generation": 1}, "status": status}
 
     old, new = f"main@sha1:{'a' * 40}", f"main@sha1:{'b' * 40}"
-    environment = celpy.Environment()
-    try:
-        program = environment.program(environment.compile(expression))
-        for dep_status in (_status(old, old, "True"), _status(old, new, "Unknown")):
-            variables = {"self": celpy.json_to_cel(state(dependent, _status(old, old, "True"))),
-                         "dep": celpy.json_to_cel(state(dependency, dep_status))}
-            result = program.evaluate(variables)
-            if not (isinstance(result, celpy.celtypes.BoolType) and bool(result)):
-                return False
-    except Exception:     # noqa: BLE001 - a compile or evaluation error is retried by the controller like false
-        return False
-    return True
+    waiting = state(dependent, _status(old, old, "True"))
+    return all(holds(expression, waiting, state(dependency, status)) is True
+               for status in (_status(old, old, "True"), _status(old, new, "Unknown")))
 
 
-def dependency_wait(view: ClusterView, applied_by: str, requeue: float) -> tuple[float, int]:
-    """(seconds, levels) the Kustomization `namespace/name` waits for its dependencies at a new revision."""
+@dataclass(frozen=True)
+class Wait:
+    """How long a Kustomization waits for its dependencies at a new revision."""
+
+    seconds: float
+    levels: int
+    never: str = ""         # why it is never applied at all (a readyExpr on its way does not compile)
+
+
+def dependency_wait(view: ClusterView, applied_by: str, requeue: float) -> Wait:
+    """The wait of the Kustomization `namespace/name` for its dependencies at a new revision."""
     nodes = {f"{k.namespace}/{k.name}": k for k in view.flux_kustomizations()}
+    never: list[str] = []
 
     def levels(key: str, seen: frozenset[str]) -> int:
         node = nodes.get(key)
@@ -174,13 +183,18 @@ def dependency_wait(view: ClusterView, applied_by: str, requeue: float) -> tuple
         deepest = 0
         for dep in mappings(node.spec, "dependsOn"):
             name = f"{text(dep, 'namespace', default=node.namespace)}/{text(dep, 'name')}"
-            if text(dep, "readyExpr") and ready_at_once(text(dep, "readyExpr"), node, nodes.get(name)):
+            expression = text(dep, "readyExpr")
+            if expression and compile_problem(expression):
+                never.append(f"the readyExpr of Kustomization {key} for dependsOn {name} does not compile, so "
+                             "Flux stalls it")
+                continue
+            if expression and ready_at_once(expression, node, nodes.get(name)):
                 continue                  # readyExpr replaces the same-revision check and holds at once
             deepest = max(deepest, 1 + levels(name, seen | {key}))
         return deepest
 
     depth = levels(applied_by, frozenset())
-    return depth * requeue, depth
+    return Wait(depth * requeue, depth, never[0] if never else "")
 
 
 def _repository_of(view: ClusterView, target: KubeObject) -> tuple[KubeObject, KubeObject] | None:
@@ -196,9 +210,48 @@ def _repository_of(view: ClusterView, target: KubeObject) -> tuple[KubeObject, K
                                                                                           repository.name):
                 continue
             for automation in view.valid("ImageUpdateAutomation"):
-                if automation.namespace == policy.namespace:
+                if automation.namespace == policy.namespace and selector_matches(
+                        mapping(automation.spec, "policySelector"), policy.labels):
                     return repository, automation
     return None
+
+
+def _git_source(view: ClusterView, applied_by: str) -> KubeObject | str:
+    """The GitRepository the Kustomization `namespace/name` syncs from (its sourceRef), or why there is none."""
+    namespace, _, name = applied_by.partition("/")
+    kustomization = view.get("Kustomization", namespace, name)
+    ref = mapping(kustomization.spec, "sourceRef") if kustomization else {}
+    kind, where = text(ref, "kind"), f"{text(ref, 'namespace', default=namespace)}/{text(ref, 'name')}"
+    if kind != "GitRepository":
+        return f"Kustomization {applied_by} syncs from {kind or 'no source'} {where}, whose delay is not modelled"
+    source = view.get("GitRepository", *where.split("/", 1))
+    return source if source is not None else f"GitRepository {where} of Kustomization {applied_by} does not exist"
+
+
+def _image_to_start(view: ClusterView, entry: CanaryBudget, target: KubeObject, requeue: float,
+                    jitter: float) -> None:
+    """Fill in the steps from a new image to the canary's start (or why there is no figure)."""
+    found = _repository_of(view, target)
+    source = _git_source(view, target.applied_by)
+    if found is None or isinstance(source, str):
+        entry.missing = "no image automation updates its target" if found is None else str(source)
+        return
+    wait = dependency_wait(view, target.applied_by, requeue)
+    if wait.never:
+        entry.never = wait.never
+        return
+    repository, automation = found
+    git = (parse_duration(text(source.spec, "interval")) or 60.0) * (1 + jitter / 100)
+    entry.steps = [
+        Step(f"ImageRepository {repository.namespace}/{repository.name} scan interval",
+             parse_duration(text(repository.spec, "interval")) or 0.0),
+        Step(f"ImagePolicy and ImageUpdateAutomation {automation.namespace}/{automation.name} (react at once)", 0.0),
+        Step(f"GitRepository {source.namespace}/{source.name} poll (interval + {jitter:g}% jitter)", git),
+        Step(f"{wait.levels} x --requeue-dependency {format_duration(requeue)} of Kustomization {target.applied_by}",
+             wait.seconds),
+        Step(f"Flagger tick (analysis.interval of {entry.canary})", entry.analysis_interval),
+    ]
+    entry.image_to_start = sum(s.seconds for s in entry.steps)
 
 
 def compute(view: ClusterView) -> Budget:
@@ -216,22 +269,7 @@ def compute(view: ClusterView) -> Budget:
                              clean_run=interval * (1 + steps + PROMOTION_TICKS))
         ref = mapping(canary.spec, "targetRef")
         target = view.get(text(ref, "kind"), canary.namespace, text(ref, "name"))
-        found = _repository_of(view, target) if target else None
-        source = view.get("GitRepository", "flux-system", "flux-system")
-        if target is not None and found is not None and source is not None:
-            repository, automation = found
-            git = (parse_duration(text(source.spec, "interval")) or 60.0) * (1 + jitter / 100)
-            wait, depth = dependency_wait(view, target.applied_by, requeue)
-            entry.steps = [
-                Step(f"ImageRepository {repository.namespace}/{repository.name} scan interval",
-                     parse_duration(text(repository.spec, "interval")) or 0.0),
-                Step(f"ImagePolicy and ImageUpdateAutomation {automation.namespace}/{automation.name} (react at once)",
-                     0.0),
-                Step(f"GitRepository {source.namespace}/{source.name} poll (interval + {jitter:g}% jitter)", git),
-                Step(f"{depth} x --requeue-dependency {format_duration(requeue)} of Kustomization {target.applied_by}",
-                     wait),
-                Step(f"Flagger tick (analysis.interval of {entry.canary})", interval),
-            ]
-            entry.image_to_start = sum(s.seconds for s in entry.steps)
+        if target is not None:
+            _image_to_start(view, entry, target, requeue, jitter)
         budget.canaries.append(entry)
     return budget

@@ -23,6 +23,7 @@ class Finding:
     namespace: str
     name: str
     message: str
+    applied_by: str = field(default="", compare=False)     # the Kustomization that applies the object
 
     def line(self) -> str:
         return f"{self.path}: {self.kind}/{self.namespace or '-'}/{self.name}: {self.message}"
@@ -103,6 +104,7 @@ class Findings:
             namespace=obj.namespace if obj else namespace,
             name=obj.name if obj else name,
             message=message,
+            applied_by=obj.applied_by if obj else "",
         )
         if finding not in self.items:
             self.items.append(finding)

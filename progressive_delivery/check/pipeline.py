@@ -20,11 +20,12 @@ from pathlib import Path
 import yaml
 
 from .access import YAML_LOADER
+from .blocked import set_aside
 from .budget import compute
 from .build.flux import build_cluster
 from .build.kustomize import Kustomizer, materialize
 from .load.targets import Target, stack_targets, tree_target
-from .load.tree import SourceTree, load_tree
+from .load.tree import SourceTree, is_under, load_tree
 from .model import Findings, InputError
 from .online import verify
 from .render.charts import CHARTS_ENV, ChartSources, user_cache
@@ -88,6 +89,7 @@ def run(platform_dir: Path, stacks: Sequence[str] | None = None, crds_dir: Path 
     targets = ([tree_target(platform_dir, cluster_path, kube_version)] if cluster_path else
                stack_targets(platform_dir, stacks, project_root or PROJECT_ROOT))
     tree = load_tree(platform_dir)
+    _require_files(platform_dir, tree, targets)
     network = Network() if online is None else Network(enabled=online)
     if online is False:
         network.off("offline by request")
@@ -121,13 +123,28 @@ def run(platform_dir: Path, stacks: Sequence[str] | None = None, crds_dir: Path 
     began = time.perf_counter()
     pin_findings, skipped = verify(views, sources, {t.name: t.flux_version for t in targets})
     timings["pins"] = time.perf_counter() - began
-    report = Report(stacks=[t.name for t in targets], timings=timings, warnings=[skipped] if skipped else [])
+    warnings = [skipped] if skipped else []
+    if tree.skipped:
+        warnings.append(f"left out as Flux's artifact leaves them out (symbolic links and other entries that are "
+                        f"not regular files; no build reads them): {', '.join(tree.skipped)}; commit the files "
+                        "themselves if a build needs them")
+    report = Report(stacks=[t.name for t in targets], timings=timings, warnings=warnings)
     for view in views:
+        set_aside(view)
         report.findings += view.findings.items
         report.notices[view.target.name] = list(dict.fromkeys(view.notices))
         report.budgets[view.target.name] = compute(view)
     report.findings += pin_findings
     return report, views
+
+
+def _require_files(platform_dir: Path, tree: SourceTree, targets: Sequence[Target]) -> None:
+    """InputError when a cluster's directory holds no file of the artifact: there is nothing to check."""
+    for target in targets:
+        if not any(is_under(rel, target.cluster_path) for rel in tree.files):
+            where = "it" if target.cluster_path == "." else f"{target.cluster_path} in it"
+            raise InputError(f"{platform_dir}: nothing to check: {where} holds no file Flux would sync (empty, or "
+                             "every file is ignored); pass the directory of a Flux tree")
 
 
 def _view(target: Target, tree: SourceTree, extra: list[tuple[dict, str]]) -> ClusterView:

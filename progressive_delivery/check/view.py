@@ -30,9 +30,11 @@ class ClusterView:
     findings: Findings
     objects: list[KubeObject] = field(default_factory=list)
     invalid: set[int] = field(default_factory=set)          # ids of objects that failed schema validation
+    encrypted: set[int] = field(default_factory=set)        # ids of objects Flux decrypts: not validated
     reachable: set[str] = field(default_factory=set)        # tree files this cluster's builds read
     notices: list[str] = field(default_factory=list)        # what was not checked, and why (one line each)
     unrendered: dict[str, str] = field(default_factory=dict)  # HelmRelease ns/name -> target namespace
+    failed: dict[str, str] = field(default_factory=dict)      # Kustomization ns/name Flux fails -> why
     _index: dict[tuple[str, str, str], KubeObject] = field(default_factory=dict)
 
     @property

@@ -6,7 +6,8 @@ the generated kustomization (generator.py), each object is substituted (substitu
 spec.commonMetadata labels and annotations are set on every object before it is applied. Every
 Kustomization found that way is built in turn. A Kustomization that fails its schema is never
 applied by the cluster, so it is not built (the validate stage reports it); one whose source is
-another repository or artifact is listed as not checked.
+another repository or artifact is listed as not checked. An object the controller decrypts (SOPS)
+is kept for references to it but not validated: its encrypted values are not what the cluster gets.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from .kustomize import Artifact, BuildRequest, BuildResult, Kustomizer, drop_ori
 from .substitute import Variables, invalid_names, substitute_object, variables
 
 NO_GENERATOR = "no ArtifactGenerator of the cluster produces it"
+DECRYPT_KEY = "kustomize.toolkit.fluxcd.io/decrypt"
 GENERATOR_FIELDS = ("targetNamespace", "namePrefix", "nameSuffix", "patches", "components",
                     "ignoreMissingComponents", "images", "buildMetadata")
 
@@ -144,18 +146,18 @@ def _external(walk: _Walk, namespace: str, name: str) -> Artifact | str:
 
 
 def _apply(walk: _Walk, item: _Item, result: BuildResult) -> list[_Item]:
-    """Add a build's objects to the view; return the builds of the Kustomizations it applies."""
+    """Add a build's objects to the view; return the builds of the Kustomizations it applies.
+
+    Where Flux fails the Kustomization (its build, its variables or the substitution of one object),
+    it applies nothing of it: the view gets none of its objects and records it as failed.
+    """
     view, owner = walk.view, item.kustomization
     out = view.findings
     path = text(owner.spec, "path", default="./")
     if result.error:
         out.add(owner, f"Flux cannot build path '{path}': {result.error}")
-        return []
+        return _fail(view, owner, "its build fails")
     artifact = item.request.artifact
-    if artifact.origins is None:
-        view.reachable |= view.tree.reachable_files(normalise(path))
-    else:
-        view.reachable |= set(artifact.origins.values())
     found = _variables(view, item)
     for source in found.missing_sources:
         out.add(owner, f"postBuild.substituteFrom {source} does not exist, so Flux fails this Kustomization; "
@@ -163,10 +165,10 @@ def _apply(walk: _Walk, item: _Item, result: BuildResult) -> list[_Item]:
     if found.values and invalid_names(found.values):
         out.add(owner, f"post-build variable names {', '.join(invalid_names(found.values))} are invalid (letters, "
                        "digits and '_', not starting with a digit); Flux fails the whole substitution")
-        found = Variables({}, found.always)
+    if found.missing_sources or (found.values and invalid_names(found.values)):
+        return _fail(view, owner, "its post-build variables cannot be read")
     applied_by = f"{owner.namespace}/{owner.name}"
-    known = set(view.target.values)
-    applied = []
+    objects: list[KubeObject] = []
     for document in result.documents:
         origin = artifact.tree_path(document.origin) if document.origin else normalise(path)
         obj = KubeObject(document.body, origin, applied_by)
@@ -174,23 +176,57 @@ def _apply(walk: _Walk, item: _Item, result: BuildResult) -> list[_Item]:
             out.add(owner, f"builds an object without apiVersion, kind or metadata.name (from {origin}); Flux "
                            "fails this Kustomization; complete the object")
             continue
-        body = substitute_object(document.text, document.body, found, obj, owner, out, known)
-        if not result.keeps_origin:
-            drop_origin(body)
-        _set_common_metadata(body, mapping(owner.spec, "commonMetadata"))
-        obj = KubeObject(body, origin, applied_by)
-        previous = view.add(obj)
-        if previous is not None and previous is not obj:
-            out.add(obj, f"is also applied by Kustomization {previous.applied_by} (from {previous.path}); two "
-                         "Kustomizations would fight over it; keep one")
-        elif obj.kind == "Kustomization" and obj.group == "kustomize.toolkit.fluxcd.io":
-            applied.append(obj)
-        elif obj.kind == "ArtifactGenerator" and view.validator.validate(obj.body) == []:
-            for output in mappings(obj.spec, "artifacts"):
-                view.add(KubeObject({"apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "ExternalArtifact",
-                                     "metadata": {"name": text(output, "name"), "namespace": obj.namespace}},
-                                    f"(created by source-watcher for {obj.describe()})", CLUSTER))
+        body = substitute_object(document.text, document.body, found, obj, owner, out, set(view.target.values))
+        if body is not None:
+            if not result.keeps_origin:
+                drop_origin(body)
+            _set_common_metadata(body, mapping(owner.spec, "commonMetadata"))
+            objects.append(KubeObject(body, origin, applied_by))
+            if _decrypted(owner, body):
+                view.encrypted.add(id(objects[-1]))
+                view.notices.append(f"{objects[-1].describe()} ({origin}) is SOPS-encrypted; kustomize-controller "
+                                    f"decrypts it (spec.decryption of Kustomization {applied_by}): not validated")
+    if len(objects) < len(result.documents):
+        return _fail(view, owner, "an object of it cannot be built or substituted")
+    if artifact.origins is None:
+        view.reachable |= view.tree.reachable_files(normalise(path))
+    else:
+        view.reachable |= set(artifact.origins.values())
+    applied = [obj for obj in objects if _add(walk, obj)]
     return [next_item for obj in applied if (next_item := _schedule(walk, obj))]
+
+
+def _add(walk: _Walk, obj: KubeObject) -> bool:
+    """Add one applied object to the view; whether it is a Flux Kustomization to build next."""
+    view = walk.view
+    previous = view.add(obj)
+    if previous is not None and previous is not obj:
+        view.findings.add(obj, f"is also applied by Kustomization {previous.applied_by} (from {previous.path}); two "
+                               "Kustomizations would fight over it; keep one")
+        return False
+    if obj.kind == "ArtifactGenerator" and view.validator.validate(obj.body) == []:
+        for output in mappings(obj.spec, "artifacts"):
+            view.add(KubeObject({"apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "ExternalArtifact",
+                                 "metadata": {"name": text(output, "name"), "namespace": obj.namespace}},
+                                f"(created by source-watcher for {obj.describe()})", CLUSTER))
+    return obj.kind == "Kustomization" and obj.group == "kustomize.toolkit.fluxcd.io"
+
+
+def _fail(view: ClusterView, owner: KubeObject, why: str) -> list[_Item]:
+    """Record a Kustomization Flux fails: it applies nothing, so nothing of it is checked."""
+    key = f"{owner.namespace}/{owner.name}"
+    view.failed[key] = why
+    view.notices.append(f"Kustomization {key} applies nothing while {why}: what it would apply is not checked")
+    return []
+
+
+def _decrypted(owner: KubeObject, body: dict[str, Any]) -> bool:
+    """Whether kustomize-controller decrypts the object before it applies it: provider sops, a `sops` field
+    with a `mac`, no `decrypt: disabled` annotation (fluxcd/kustomize-controller@v1.9.4:
+    internal/decryptor/decryptor.go:206-209, 628-660, 1049-1061)."""
+    annotation = str(mapping(body, "metadata", "annotations").get(DECRYPT_KEY, ""))
+    return text(owner.spec, "decryption", "provider") == "sops" and bool(mapping(body, "sops").get("mac")) \
+        and annotation.lower() != "disabled"
 
 
 def _set_common_metadata(body: dict[str, Any], common: dict[str, Any]) -> None:

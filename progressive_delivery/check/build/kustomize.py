@@ -3,14 +3,17 @@
 kustomize-controller extracts the source artifact into a fresh directory, writes the generated
 kustomization into the path (generator.py) and builds it with kustomize's LoadRestrictionsNone
 (files outside the kustomization's own directory, inside the artifact, may be read:
-fluxcd/pkg@kustomize/v1.35.4:kustomize/kustomize_generator.go SecureBuild). Each build here does
-the same in a scratch copy of the artifact (hard links where possible) with `kubectl kustomize`,
-adding kustomize's origin annotations to learn which file each object comes from (removed again
-unless the Kustomization asked for them). Builds are cached by the content they read.
+fluxcd/pkg@kustomize/v1.35.4:kustomize/kustomize_generator.go SecureBuild). Each build here does the
+same in a scratch copy of the artifact (hard links where possible) with `kubectl kustomize`
+(kubectl's bundled kustomize; kustomize-controller v1.9.4 builds with kustomize/api v0.21.1, i.e.
+kustomize v5.8.1: docs/check.md), adding kustomize's origin annotations to learn which file each
+object comes from (removed again unless the Kustomization asked for them). Builds are cached by the
+content they read.
 """
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import os
@@ -50,8 +53,10 @@ class Artifact:
 
 
 def materialize(root: Path, files: Sequence[str], into: Path) -> Artifact:
-    """Copy `files` (relative to root) into `into`; InputError when one cannot be read."""
+    """Copy `files` (relative to root) into `into` (created, even for no files); InputError when one cannot
+    be read."""
     digest = hashlib.sha256()
+    into.mkdir(parents=True, exist_ok=True)
     for rel in files:
         source, target = root / rel, into / rel
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -111,6 +116,7 @@ class Kustomizer:
                              "install kubectl (it bundles kustomize v5)")
 
     def run(self, requests: Sequence[BuildRequest]) -> dict[BuildRequest, BuildResult]:
+        """The result of each request, the caller's own copy: the cache keeps its entries as built."""
         pending = list(dict.fromkeys(requests))
         results = {r: cached for r in pending if (cached := _CACHE.get(r.key)) is not None}
         missing = [r for r in pending if r not in results]
@@ -119,7 +125,7 @@ class Kustomizer:
             for request, result in zip(missing, pool.map(self._build, missing), strict=True):
                 _CACHE.put(request.key, result)
                 results[request] = result
-        return results
+        return {request: copy.deepcopy(result) for request, result in results.items()}
 
     def _build(self, request: BuildRequest) -> BuildResult:
         scratch = Path(tempfile.mkdtemp(prefix="build-", dir=self.workdir))

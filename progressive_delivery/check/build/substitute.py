@@ -6,7 +6,11 @@ removed; a missing one fails the Kustomization unless optional), then spec.postB
 overrides them; a variable name that is not `^[_[:alpha:]][_[:alpha:][:digit:]]*$` fails the
 whole substitution; objects labelled or annotated `kustomize.toolkit.fluxcd.io/substitute: disabled`
 are left alone; with no variables at all nothing is substituted unless substituteStrategy is Always.
-The YAML of each object is substituted (envsubst.py), then read back.
+The YAML of each object is substituted (envsubst.py), then read back. Substitution is strict: a
+variable without a value or default fails the whole Kustomization (kustomize-controller@v1.9.4:
+internal/features/features.go:82-84 turns StrictPostBuildSubstitutions on by default, main.go:278
+reads it, kustomization_controller.go:819 passes it; fluxcd/pkg@kustomize/v1.35.4:
+kustomize/kustomize_varsub.go:199-205 then reports the variable as unset).
 """
 
 from __future__ import annotations
@@ -74,8 +78,9 @@ def disabled(body: dict[str, Any]) -> bool:
 
 
 def substitute_object(document_text: str, body: dict[str, Any], variables: Variables, obj: KubeObject,
-                      owner: KubeObject, out: Findings, known: set[str]) -> dict[str, Any]:
-    """The object after substitution (the object as built where Flux would fail or leave it alone).
+                      owner: KubeObject, out: Findings, known: set[str]) -> dict[str, Any] | None:
+    """The object after substitution (as built where Flux leaves it alone); None, with a finding, where
+    the substitution fails the Kustomization.
 
     `known` names the variables the cluster normally provides: using one where the Kustomization
     substitutes nothing is reported, since Flux then leaves it in place.
@@ -95,21 +100,23 @@ def substitute_object(document_text: str, body: dict[str, Any], variables: Varia
     except SubstitutionError as error:
         out.add(obj, f"post-build substitution fails ({error}) in {_first_expression(document_text)}; Flux fails "
                      f"{where}; fix the expression or escape it as $${{...}}")
-        return body
+        return None
     if result.missing:
         names = ", ".join(sorted(set(result.missing)))
         out.add(obj, f"uses ${{{names}}}, which {where} does not define (it has: "
-                     f"{', '.join(sorted(variables.values)) or 'nothing'}); Flux substitutes an empty string; "
-                     "define it or write ${name:=default}")
+                     f"{', '.join(sorted(variables.values)) or 'nothing'}); Flux substitutes strictly, so {where} "
+                     "fails and applies nothing; define the variable or give it a default: ${name:=default}")
+        return None
     try:
         substituted = yaml.load(result.text, Loader=YAML_LOADER)
     except yaml.YAMLError as error:
-        out.add(obj, f"is not valid YAML after post-build substitution ({getattr(error, 'problem', error)}); "
-                     "quote the value around the variable")
-        return body
+        out.add(obj, f"is not valid YAML after post-build substitution ({getattr(error, 'problem', error)}); Flux "
+                     f"fails {where}; quote the value around the variable")
+        return None
     if not isinstance(substituted, dict):
-        out.add(obj, "is not an object after post-build substitution; quote the value around the variable")
-        return body
+        out.add(obj, f"is not an object after post-build substitution; Flux fails {where}; quote the value around "
+                     "the variable")
+        return None
     return substituted
 
 

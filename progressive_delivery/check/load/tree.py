@@ -42,6 +42,7 @@ class SourceTree:
 
     root: Path
     files: list[str]
+    skipped: list[str] = field(default_factory=list)     # not regular files: left out of the artifact
     texts: dict[str, str] = field(default_factory=dict)
     markers: list[Marker] = field(default_factory=list)
     _parsed: dict[str, list[Any]] = field(default_factory=dict)
@@ -137,11 +138,11 @@ def load_tree(root: Path, spec_ignore: str | None = None) -> SourceTree:
     if not root.is_dir():
         raise InputError(f"{root}: no such platform directory; pass --platform DIR (the Flux tree)")
     try:
-        files = artifact_files(root, spec_ignore)
+        listing = artifact_files(root, spec_ignore)
     except OSError as error:
         raise InputError(f"{root}: cannot be read ({error.strerror})") from None
-    tree = SourceTree(root=root, files=files)
-    for rel in files:
+    tree = SourceTree(root=root, files=listing.files, skipped=listing.skipped)
+    for rel in tree.files:
         if not rel.endswith(_YAML_SUFFIXES) and rel.rsplit("/", 1)[-1] != "Kustomization":
             continue
         try:

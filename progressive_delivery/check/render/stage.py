@@ -13,16 +13,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from ..access import YAML_LOADER, mapping, sequence, text
+from ..access import mapping, text
 from ..load.provided import controller_objects
 from ..load.tree import normalise
 from ..model import KubeObject
 from ..view import ClusterView, containers, pod_template
 from .charts import ChartRef, ChartSources, Located
 from .helm import Rendered, RenderError, chart_crds, release_namespace, render
-from .values import ValuesError, merge, release_values
+from .values import ValuesError, merge, release_values, values_files
 
 
 def chart_ref(release: KubeObject, view: ClusterView) -> ChartRef | str:
@@ -125,13 +123,14 @@ def _prepare(view: ClusterView, sources: ChartSources, release: KubeObject, helm
         return None
     try:
         chart = helm.Chart.load(located.directory) if located.directory else helm.Chart.load_archive(located.data)
-        values = merge(_values_files(release, chart), values)
+        files = {f.get("name"): f.get("data", "") for f in chart.files} if not ref.tree_path else {}
+        values = merge(values_files(release, files, view.tree if ref.tree_path else None), values)
     except helm.HelmError as error:
         view.findings.add(release, f"chart {ref.name} {located.version} ({located.where}) cannot be loaded: {error}")
         view.unrendered[f"{release.namespace}/{release.name}"] = release_namespace(release)
         return None
     except ValuesError as error:
-        view.findings.add(release, f"{error}; helm-controller fails this release")
+        view.findings.add(release, str(error))
         view.unrendered[f"{release.namespace}/{release.name}"] = release_namespace(release)
         return None
     if not located.exact:
@@ -139,23 +138,6 @@ def _prepare(view: ClusterView, sources: ChartSources, release: KubeObject, helm
                             f"not available offline; rendered {located.version} from {located.where} instead")
     key = hashlib.sha256(located.data).hexdigest() if located.data else ""
     return _Job(release, chart, key, values, located)
-
-
-def _values_files(release: KubeObject, chart: Any) -> dict[str, Any]:
-    """chart.spec.valuesFiles merged into the chart's defaults, as source-controller packages them."""
-    names = [n for n in sequence(release.spec, "chart", "spec", "valuesFiles") if isinstance(n, str)]
-    files = {f.get("name"): f.get("data", "") for f in chart.files} if names else {}
-    merged: dict[str, Any] = {}
-    for name in names:
-        if name == "values.yaml":
-            continue
-        if name not in files:
-            if release.spec.get("chart", {}).get("spec", {}).get("ignoreMissingValuesFiles") is not True:
-                raise ValuesError(f"chart.spec.valuesFiles names {name}, which the chart does not hold")
-            continue
-        document = yaml.load(files[name], Loader=YAML_LOADER)
-        merged = merge(merged, document if isinstance(document, dict) else {})
-    return merged
 
 
 def _render(view: ClusterView, job: _Job, api_versions: list[str], workdir: Path) -> None:

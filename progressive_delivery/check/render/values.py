@@ -18,11 +18,13 @@ from typing import Any
 
 import yaml
 
-from ..access import YAML_LOADER, mappings, text
+from ..access import YAML_LOADER, mapping, mappings, text
 from ..build.substitute import object_data
+from ..load.tree import SourceTree, normalise
 from ..model import KubeObject
 
 DEFAULT_VALUES_KEY = "values.yaml"
+_FAILS = "source-controller cannot package the chart, so helm-controller fails this release"
 Lookup = Callable[[str, str, str], KubeObject | None]
 
 
@@ -92,3 +94,47 @@ def release_values(release: KubeObject, lookup: Lookup) -> dict[str, Any]:
         result = merge(result, document)
     return merge(result, values)
 
+
+def values_files(release: KubeObject, chart_files: dict[str, str], tree: SourceTree | None) -> dict[str, Any]:
+    """chart.spec.valuesFiles merged in order, as source-controller packages the chart; ValuesError naming the
+    file when one is missing or is not YAML.
+
+    The paths name files of the chart (`values.yaml` being its defaults), or for a chart of this repository
+    files of the repository (fluxcd/source-controller@v1.9.1: internal/helm/chart/builder_remote.go:238-269,
+    builder_local.go:150-156 and 202-234, the work directory being the source artifact:
+    internal/controller/helmchart_controller.go:808-811).
+    """
+    spec = mapping(release.spec, "chart", "spec")
+    merged: dict[str, Any] = {}
+    for name in (n for n in spec.get("valuesFiles") or [] if isinstance(n, str)):
+        where = normalise(name) if tree is not None else name
+        if tree is None and name == DEFAULT_VALUES_KEY:
+            continue                                 # the chart's defaults, merged in by Helm
+        data = chart_files.get(name) if tree is None else _tree_file(tree, where)
+        if data is None:
+            if spec.get("ignoreMissingValuesFiles") is not True:
+                holder = "the chart" if tree is None else "this repository's artifact"
+                raise ValuesError(f"chart.spec.valuesFiles names {name}, which {holder} does not hold: {_FAILS}; "
+                                  "fix the path or set ignoreMissingValuesFiles")
+            continue
+        try:
+            document = yaml.load(data, Loader=YAML_LOADER)
+        except yaml.YAMLError as error:
+            mark = getattr(error, "problem_mark", None)
+            line = f" line {mark.line + 1}:" if mark is not None else ""
+            raise ValuesError(f"chart.spec.valuesFiles {where} is not valid YAML ({line.strip()} "
+                              f"{getattr(error, 'problem', None) or error}): {_FAILS}; fix the file") from None
+        merged = merge(merged, document if isinstance(document, dict) else {})
+    return merged
+
+
+def _tree_file(tree: SourceTree, rel: str) -> str | None:
+    """A file of the artifact by its repository path (None when the artifact has none there)."""
+    if rel.startswith("..") or rel not in tree.files:
+        return None
+    if rel in tree.texts:
+        return tree.texts[rel]
+    try:
+        return (tree.root / rel).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None

@@ -6,7 +6,8 @@ from collections.abc import Callable, Iterable
 
 from ..access import mapping, mappings, text
 from ..model import KubeObject
-from ..view import ClusterView
+from ..readyexpr import compile_problem, unchecked
+from ..view import FLUX_KUSTOMIZE, ClusterView
 from .registry import rule
 
 CHART_SOURCE_KINDS = ("HelmRepository", "GitRepository", "Bucket")
@@ -112,6 +113,27 @@ def helm_releases(view: ClusterView) -> None:
         if storage and not view.namespace_exists(storage):
             view.findings.add(release, f"storageNamespace '{storage}' does not exist; add the Namespace or drop it")
     _dependency_rule(view, "HelmRelease", nodes)
+
+
+@rule("dependsOn readyExpr compiles")
+def ready_expressions(view: ClusterView) -> None:
+    """kustomize-controller and helm-controller (v1.6.3 helmrelease_controller.go:245-253, 662-680) compile each
+    readyExpr the same way; one that does not compile stalls the object for good (readyexpr.py)."""
+    owners = [o for o in view.from_tree("Kustomization", "HelmRelease")
+              if o.kind == "HelmRelease" or o.group == FLUX_KUSTOMIZE]
+    for owner in owners:
+        for dep in mappings(owner.spec, "dependsOn"):
+            expression = text(dep, "readyExpr")
+            name = f"{text(dep, 'namespace', default=owner.namespace)}/{text(dep, 'name')}"
+            if not expression:
+                continue
+            if unchecked(expression):
+                view.notices.append(f"{owner.describe()}: the readyExpr of dependsOn {name} uses CEL's optional "
+                                    "syntax, which cel-python does not parse: not checked")
+            elif problem := compile_problem(expression):
+                view.findings.add(owner, f"dependsOn {name} readyExpr '{' '.join(expression.split())}' does not "
+                                         f"compile: {problem}; Flux stalls this {owner.kind} for good, so neither it "
+                                         "nor anything depending on it is ever applied; fix the expression")
 
 
 @rule("Flux source credentials")

@@ -53,6 +53,22 @@ def no_charts(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
 
 
+@pytest.fixture(scope="module")
+def demo_chart(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small chart (Helm's own scaffold) packaged as demo-0.1.0.tgz, with 0.2.0 beside it."""
+    import helm_python
+
+    folder = tmp_path_factory.mktemp("charts")
+    (folder / "src").mkdir()
+    helm_python.Chart.create("demo", folder / "src")
+    helm_python.package(folder / "src" / "demo", destination=folder)
+    (folder / "src" / "demo" / "Chart.yaml").write_text(
+        (folder / "src" / "demo" / "Chart.yaml").read_text().replace("version: 0.1.0", "version: 0.2.0"))
+    helm_python.package(folder / "src" / "demo", destination=folder)
+    shutil.rmtree(folder / "src")
+    return folder
+
+
 class CheckTree:
     """A copy of the platform tree to break in one place (comments, such as markers, are kept)."""
 

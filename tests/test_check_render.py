@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import shutil
-from pathlib import Path
 
 import pytest
-import yaml
-from conftest import write_tree
+from chart_trees import demo_tree, index, oci_tree
 
 from progressive_delivery.check.model import KubeObject
 from progressive_delivery.check.pipeline import run
@@ -69,34 +67,6 @@ def test_nearest_version():
     assert nearest(versions, ">=3.0.0") == "2.0.0" and nearest([], "1.0.0") is None
 
 
-@pytest.fixture(scope="module")
-def demo_chart(tmp_path_factory) -> Path:
-    """A small chart (Helm's own scaffold) packaged as demo-0.1.0.tgz, with 0.2.0 beside it."""
-    import helm_python
-
-    folder = tmp_path_factory.mktemp("charts")
-    (folder / "src").mkdir()
-    helm_python.Chart.create("demo", folder / "src")
-    helm_python.package(folder / "src" / "demo", destination=folder)
-    (folder / "src" / "demo" / "Chart.yaml").write_text(
-        (folder / "src" / "demo" / "Chart.yaml").read_text().replace("version: 0.1.0", "version: 0.2.0"))
-    helm_python.package(folder / "src" / "demo", destination=folder)
-    shutil.rmtree(folder / "src")
-    return folder
-
-
-def demo_tree(root: Path, url: str, version: str, values: str = "") -> Path:
-    release_yaml = (
-        "apiVersion: source.toolkit.fluxcd.io/v1\nkind: HelmRepository\nmetadata:\n  name: demo\n"
-        f"  namespace: flux-system\nspec:\n  interval: 1h\n  url: {url}\n---\n"
-        "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: demo\n  namespace: flux-system\n"
-        "spec:\n  interval: 1h\n  targetNamespace: web\n  chart:\n    spec:\n      chart: demo\n"
-        f"      version: \"{version}\"\n      sourceRef:\n        kind: HelmRepository\n        name: demo\n"
-        f"  values:\n    service:\n      port: 8080\n{values}---\n"
-        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: web\n")
-    return write_tree(root, {"clusters/demo/release.yaml": release_yaml})
-
-
 def test_a_chart_from_the_archive_directory_is_rendered(tmp_path, demo_chart):
     root = demo_tree(tmp_path / "tree", "https://charts.example.com", "0.1.0")
     report, [view] = run(root, cluster_path="clusters/demo", charts_dir=demo_chart)
@@ -130,12 +100,6 @@ def test_a_value_that_fails_a_template_is_a_finding(tmp_path, demo_chart):
     report, _ = run(root, cluster_path="clusters/demo", charts_dir=demo_chart)
     [finding] = report.findings
     assert finding.kind == "HelmRelease" and finding.message.startswith("chart demo 0.1.0: the chart fails to render")
-
-
-def index(folder: Path, base: str) -> None:
-    entries = [{"name": "demo", "version": p.name[len("demo-"):-len(".tgz")], "urls": [f"{base}/{p.name}"],
-                "digest": hashlib.sha256(p.read_bytes()).hexdigest()} for p in sorted(folder.glob("demo-*.tgz"))]
-    (folder / "index.yaml").write_text(yaml.safe_dump({"apiVersion": "v1", "entries": {"demo": entries}}))
 
 
 def test_online_the_chart_is_pulled_cached_with_its_digest_and_reused_offline(tmp_path, demo_chart, loopback,
@@ -198,19 +162,7 @@ def test_online_charts_come_from_oci_registries(tmp_path, demo_chart, loopback, 
     url = loopback.oci(demo_chart, "charts")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.setattr("progressive_delivery.check.online.vendored_data", lambda: {"sources": {}})
-    if source == "HelmRepository":
-        tree = demo_tree(tmp_path / "tree", url, "0.2.0").joinpath("clusters/demo/release.yaml")
-        tree.write_text(tree.read_text().replace("  interval: 1h\n  url:", "  interval: 1h\n  type: oci\n"
-                                                 "  insecure: true\n  url:", 1))
-    else:
-        tree = demo_tree(tmp_path / "tree", url, "0.2.0").joinpath("clusters/demo/release.yaml")
-        text = tree.read_text().replace("kind: HelmRepository\nmetadata:\n  name: demo", "kind: OCIRepository\n"
-                                        "metadata:\n  name: demo", 1)
-        text = text.replace(f"  url: {url}\n", f"  url: {url}/demo\n  insecure: true\n  ref:\n    tag: 0.2.0\n")
-        text = text.replace("  chart:\n    spec:\n      chart: demo\n      version: \"0.2.0\"\n      sourceRef:\n"
-                            "        kind: HelmRepository\n        name: demo\n",
-                            "  chartRef:\n    kind: OCIRepository\n    name: demo\n")
-        tree.write_text(text)
+    oci_tree(tmp_path / "tree", url, "0.2.0", source)
     report, [view] = run(tmp_path / "tree", cluster_path="clusters/demo", online=True)
     assert report.ok and not report.warnings, report.format()
     assert view.get("Service", "web", "web-demo") is not None

@@ -16,7 +16,7 @@ from .model import Finding
 from .render.charts import ChartRef, ChartSources
 from .render.repository import Network, NotFound, Unreachable
 from .render.stage import chart_ref
-from .semver_range import RangeError, best, maybe_version
+from .semver_range import maybe_version
 from .validate.catalog import VENDORED_FILE, vendored_data
 from .view import ClusterView
 
@@ -47,10 +47,10 @@ def verify(views: list[ClusterView], sources: ChartSources, flux_versions: dict[
         for view in views:
             for release in view.from_tree("HelmRelease"):
                 ref = chart_ref(release, view)
-                if isinstance(ref, str) or ref.tree_path or (release.path, ref) in seen:
-                    continue
+                if isinstance(ref, str) or ref.tree_path or ref.problem() or (release.path, ref) in seen:
+                    continue                 # (an invalid constraint is the render stage's finding)
                 seen.add((release.path, ref))
-                if best(list(sources.cached_versions(ref)), ref.constraint):
+                if ref.pick(list(sources.cached_versions(ref))):
                     continue                 # pulled from that repository before: it exists
                 try:
                     offered = sources.online_versions(ref)
@@ -58,11 +58,7 @@ def verify(views: list[ClusterView], sources: ChartSources, flux_versions: dict[
                     findings.append(Finding(view.target.name, release.path, "HelmRelease", release.namespace,
                                             release.name, f"chart repository cannot be read: {missing}"))
                     continue
-                try:
-                    found = best(offered, ref.constraint)
-                except RangeError as error:
-                    found, offered = None, offered + [f"(constraint: {error})"]
-                if found is None:
+                if ref.pick(offered) is None:
                     findings.append(Finding(view.target.name, release.path, "HelmRelease", release.namespace,
                                             release.name, f"chart {ref.name} {ref.constraint} does not exist in "
                                             f"{ref.repository} (newest: {_newest(offered)}); pin one that does"))

@@ -3,8 +3,9 @@
 Offline (CI, tests) charts come from a directory of `<chart>-<version>.tgz` archives (`--charts DIR`
 or $PD_CHARTS_DIR). Online the pinned version is pulled from the HelmRepository (HTTP index or OCI)
 or OCIRepository and kept, with its sha256 digest, under $XDG_CACHE_HOME (default ~/.cache)
-/progressive-delivery/charts, where later offline runs find it. The version is the highest one the
-release's constraint allows (as source-controller picks it); when none is at hand, the nearest
+/progressive-delivery/charts, where later offline runs find it. The version is the one named as
+written, else the highest one the release's constraint allows (as source-controller picks it; a
+constraint it cannot parse fails the release, ChartRef.problem); when none is at hand, the nearest
 version available is used instead and the caller says so.
 """
 
@@ -16,8 +17,17 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..semver_range import RangeError, best, maybe_version
-from .repository import Network, NotFound, OciRef, Unreachable, index_entries, oci_tags, pull_http, pull_oci
+from ..semver_range import RangeError, best, maybe_version, parse_range
+from .repository import (
+    Network,
+    NotFound,
+    OciRef,
+    Unreachable,
+    index_entries,
+    oci_tags,
+    pull_http,
+    pull_oci,
+)
 
 CHARTS_ENV = "PD_CHARTS_DIR"
 _ARCHIVE = re.compile(r"^(?P<name>.+?)-(?P<version>v?\d+\.\d+\.\d+[^/]*?)\.tgz$")
@@ -33,10 +43,33 @@ class ChartRef:
     oci: bool = False
     insecure: bool = False
     tree_path: str = ""           # a chart directory of the tree itself (GitRepository of this repository)
+    tag: bool = False             # the constraint is a tag, matched only as written
+    version_field: str = "chart.spec.version"   # where the constraint is written, for messages
 
     @property
     def key(self) -> str:
         return hashlib.sha256(self.repository.encode()).hexdigest()[:16]
+
+    def pick(self, versions: list[str]) -> str | None:
+        """The version source-controller picks among `versions`: the constraint as written when offered
+        (fluxcd/source-controller@v1.9.1:internal/helm/repository/chart_repository.go:202-209,
+        oci_chart_repository.go:246-256), else the highest the constraint allows. RangeError when the
+        constraint does not parse (chart_repository.go:217-221 fails the HelmChart then)."""
+        if self.constraint in versions:
+            return self.constraint
+        return None if self.tag else best(versions, self.constraint)
+
+    def problem(self) -> str | None:
+        """Why source-controller cannot pick a version with this constraint, or None."""
+        if self.tag or self.tree_path:
+            return None
+        try:
+            parse_range(self.constraint)
+        except RangeError as error:
+            return (f"{self.version_field} '{self.constraint}' is not a semver version or range ({error}), so "
+                    "source-controller cannot pick the chart's version; pin a version (1.2.3) or a range "
+                    "(1.2.x, >=1.2.0 <2.0.0)")
+        return None
 
 
 @dataclass
@@ -107,7 +140,7 @@ class ChartSources:
             return Located("", f"the tree ({ref.tree_path})", True, directory=self.tree_root / ref.tree_path)
         local = self.local_versions(ref)
         try:
-            exact = best(list(local), ref.constraint)
+            exact = ref.pick(list(local))
         except RangeError:
             exact = None
         if exact is not None:
@@ -132,7 +165,7 @@ class ChartSources:
         if not self.network.enabled:
             return None
         try:
-            version = best(self.online_versions(ref), ref.constraint)
+            version = ref.pick(self.online_versions(ref))
             if version is None:
                 return None
             if ref.oci:

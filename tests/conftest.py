@@ -198,6 +198,13 @@ class LoopbackServers:
         return f"oci://{self._start([sys.executable, script, str(port), str(directory), repository], port)}/" \
             f"{repository}"
 
+    def faulty(self, mode: str) -> str:
+        """A repository that refuses or garbles its answers (modes: tests/faulty_registry.py); host:port."""
+        import sys
+
+        port = free_port()
+        return self._start([sys.executable, str(Path(__file__).with_name("faulty_registry.py")), str(port), mode], port)
+
     def stop(self) -> None:
         import signal
 

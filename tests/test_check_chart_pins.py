@@ -1,4 +1,4 @@
-"""Chart version pins: constraints source-controller cannot parse."""
+"""Chart version pins: constraints source-controller cannot parse, and repositories that will not say."""
 
 from __future__ import annotations
 
@@ -58,3 +58,35 @@ def test_an_invalid_oci_repository_semver_names_the_source(tmp_path, demo_chart)
     [(_, what, message)] = messages(report)
     assert what == "HelmRelease/flux-system/demo"
     assert message.startswith("OCIRepository flux-system/demo spec.ref.semver 'next' is not a semver version or range")
+
+
+@pytest.mark.parametrize("mode, source, reason", [
+    ("401", "http", "HTTP 401, access denied"),
+    ("403", "http", "HTTP 403, access denied"),
+    ("403", "oci", "HTTP 403, access denied"),
+    ("truncated-tags", "oci", "the reply was cut short or malformed (IncompleteRead)"),
+    ("bad-json-tags", "oci", "the reply is not JSON"),
+    ("bad-json-token", "oci", "the reply is not JSON"),
+])
+def test_a_repository_that_will_not_say_is_a_note_not_a_finding(tmp_path, loopback, online, mode, source, reason):
+    host = loopback.faulty(mode)
+    if source == "http":
+        root = demo_tree(tmp_path / "tree", f"http://{host}/charts", "0.1.0")
+    else:
+        root = oci_tree(tmp_path / "tree", f"oci://{host}/charts", ">=0.1.0")
+    report, _ = run(root, cluster_path="clusters/demo", online=True)
+    assert report.ok, report.format()
+    [note] = [w for w in report.warnings if "not verified online" in w]
+    assert note.startswith("HelmRelease flux-system/demo: chart demo ") and reason in note, note
+
+
+def test_an_upstream_file_behind_a_login_is_a_note(tmp_path, loopback, online, monkeypatch, demo_chart):
+    host = loopback.faulty("403")
+    url = f"http://{host}/crds.yaml"
+    monkeypatch.setattr("progressive_delivery.check.online.vendored_data",
+                        lambda: {"sources": {"crds.yaml": {"upstream": "here", "url": url}}})
+    report, _ = run(demo_tree(tmp_path / "tree", f"http://{host}/charts", "0.1.0"),
+                    cluster_path="clusters/demo", charts_dir=demo_chart, online=True)
+    assert report.ok, report.format()
+    assert [w for w in report.warnings if w.startswith(url)] == [
+        f"{url} not verified online ({url}: HTTP 403, access denied (a private repository?))"]

@@ -119,9 +119,9 @@ def run(platform_dir: Path, stacks: Sequence[str] | None = None, crds_dir: Path 
                     step(view)
             timings[stage] = time.perf_counter() - began
     began = time.perf_counter()
-    pin_findings, skipped = verify(views, sources, {t.name: t.flux_version for t in targets})
+    pin_findings, pin_notes = verify(views, sources, {t.name: t.flux_version for t in targets})
     timings["pins"] = time.perf_counter() - began
-    report = Report(stacks=[t.name for t in targets], timings=timings, warnings=[skipped] if skipped else [])
+    report = Report(stacks=[t.name for t in targets], timings=timings, warnings=pin_notes)
     for view in views:
         report.findings += view.findings.items
         report.notices[view.target.name] = list(dict.fromkeys(view.notices))

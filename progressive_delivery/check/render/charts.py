@@ -23,6 +23,7 @@ from .repository import (
     NotFound,
     OciRef,
     Unreachable,
+    Unverified,
     index_entries,
     oci_tags,
     pull_http,
@@ -154,7 +155,7 @@ class ChartSources:
         return Located(closest, _where(local[closest], self.cache), False, data=local[closest].read_bytes())
 
     def online_versions(self, ref: ChartRef) -> list[str]:
-        """The versions the repository offers (Unreachable or NotFound when it cannot say)."""
+        """The versions the repository offers (Unreachable, NotFound or Unverified when it cannot say)."""
         if ref.oci:
             return oci_tags(self.network, OciRef.parse(ref.repository, ref.insecure))
         if ref.repository not in self._indexes:
@@ -173,7 +174,7 @@ class ChartSources:
             else:
                 entry = next(e for e in self._indexes[ref.repository][ref.name] if str(e.get("version")) == version)
                 data = pull_http(self.network, ref.repository, entry)
-        except (Unreachable, NotFound, RangeError):
+        except (Unreachable, NotFound, Unverified, RangeError):
             return None
         self._store(ref, version, data)
         return Located(version, ref.repository, True, data=data)

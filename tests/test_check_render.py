@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+from pathlib import Path
 
 import pytest
 from chart_trees import demo_tree, index, oci_tree
 
-from progressive_delivery.check.model import KubeObject
+from progressive_delivery.check.model import InputError, KubeObject
 from progressive_delivery.check.pipeline import run
 from progressive_delivery.check.render.charts import ChartRef, ChartSources, nearest
 from progressive_delivery.check.render.helm import release_name, shorten
@@ -93,6 +94,25 @@ def test_no_chart_at_all_says_what_was_skipped(tmp_path, no_charts):
     assert any(n.startswith("HelmRelease flux-system/demo not rendered: chart demo 0.1.0 is not available") and
                "skipped: schema checks of what it installs and references to Services or pods in namespace web" in n
                for n in report.notices["clusters/demo"])
+
+
+def test_a_chart_directory_that_does_not_exist_is_an_input_error(tmp_path, monkeypatch):
+    root = demo_tree(tmp_path / "tree", "https://charts.example.com", "0.1.0")
+    with pytest.raises(InputError, match="^--charts /nonexistent: no such chart directory"):
+        run(root, cluster_path="clusters/demo", charts_dir=Path("/nonexistent"))
+    monkeypatch.setenv("PD_CHARTS_DIR", str(tmp_path / "absent"))
+    with pytest.raises(InputError, match=r"^\$PD_CHARTS_DIR .*/absent: no such chart directory"):
+        run(root, cluster_path="clusters/demo")
+
+
+def test_a_corrupt_archive_is_an_input_error_naming_the_file(tmp_path, no_charts):
+    (tmp_path / "charts").mkdir()
+    (tmp_path / "charts" / "demo-0.1.0.tgz").write_bytes(b"not a gzip file")
+    root = demo_tree(tmp_path / "tree", "https://charts.example.com", "0.1.0")
+    with pytest.raises(InputError) as raised:
+        run(root, cluster_path="clusters/demo", charts_dir=tmp_path / "charts")
+    assert str(raised.value).startswith(f"{tmp_path / 'charts' / 'demo-0.1.0.tgz'}: not a readable chart archive (")
+    assert "\n" not in str(raised.value)
 
 
 def test_a_value_that_fails_a_template_is_a_finding(tmp_path, demo_chart):

@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import os
 import tempfile
 import time
 from collections.abc import Sequence
@@ -27,7 +26,7 @@ from .load.targets import Target, stack_targets, tree_target
 from .load.tree import SourceTree, load_tree
 from .model import Findings, InputError
 from .online import verify
-from .render.charts import CHARTS_ENV, ChartSources, user_cache
+from .render.charts import ChartSources, archive_directory, user_cache
 from .render.repository import Network
 from .render.stage import add_runtime_objects, render_cluster
 from .report import Report
@@ -91,8 +90,7 @@ def run(platform_dir: Path, stacks: Sequence[str] | None = None, crds_dir: Path 
     network = Network() if online is None else Network(enabled=online)
     if online is False:
         network.off("offline by request")
-    archives = charts_dir or (Path(os.environ[CHARTS_ENV]) if os.environ.get(CHARTS_ENV) else None)
-    sources = ChartSources(archives, user_cache(), network, platform_dir)
+    sources = ChartSources(archive_directory(charts_dir), user_cache(), network, platform_dir)
     with tempfile.TemporaryDirectory(prefix="pd-check-") as folder:
         work = Path(folder)
         artifact = materialize(platform_dir, tree.files, work / "artifact")

@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..model import InputError
 from ..semver_range import RangeError, best, maybe_version, parse_range
 from .repository import (
     Network,
@@ -82,6 +83,20 @@ class Located:
     exact: bool
     data: bytes = b""
     directory: Path | None = None
+    archive: Path | None = None       # the file the data was read from (an archive directory or the cache)
+
+
+def archive_directory(charts_dir: Path | None) -> Path | None:
+    """The chart archive directory: `charts_dir` (--charts), else $PD_CHARTS_DIR; InputError when it is
+    not a directory."""
+    where, given = ("--charts", str(charts_dir)) if charts_dir is not None else \
+        (f"${CHARTS_ENV}", os.environ.get(CHARTS_ENV, ""))
+    if not given:
+        return None
+    if not Path(given).is_dir():
+        raise InputError(f"{where} {given}: no such chart directory; pass a directory of <chart>-<version>.tgz "
+                         "archives")
+    return Path(given)
 
 
 def user_cache() -> Path:
@@ -145,14 +160,12 @@ class ChartSources:
         except RangeError:
             exact = None
         if exact is not None:
-            return Located(exact, _where(local[exact], self.cache), True, data=local[exact].read_bytes())
+            return _read(local[exact], exact, self.cache, True)
         pulled = self._pull(ref)
         if pulled is not None:
             return pulled
         closest = nearest(list(local), ref.constraint)
-        if closest is None:
-            return None
-        return Located(closest, _where(local[closest], self.cache), False, data=local[closest].read_bytes())
+        return None if closest is None else _read(local[closest], closest, self.cache, False)
 
     def online_versions(self, ref: ChartRef) -> list[str]:
         """The versions the repository offers (Unreachable, NotFound or Unverified when it cannot say)."""
@@ -192,5 +205,10 @@ class ChartSources:
             pass                # a cache that cannot be written only costs a download next time
 
 
-def _where(path: Path, cache: Path | None) -> str:
-    return "the chart cache" if cache is not None and cache in path.parents else str(path.parent)
+def _read(path: Path, version: str, cache: Path | None, exact: bool) -> Located:
+    where = "the chart cache" if cache is not None and cache in path.parents else str(path.parent)
+    try:
+        return Located(version, where, exact, data=path.read_bytes(), archive=path)
+    except OSError as error:
+        raise InputError(f"{path}: cannot be read ({error.strerror or error}); fix its permissions or remove "
+                         "it") from None

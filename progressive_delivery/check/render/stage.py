@@ -18,7 +18,7 @@ import yaml
 from ..access import YAML_LOADER, mapping, sequence, text
 from ..load.provided import controller_objects
 from ..load.tree import normalise
-from ..model import KubeObject
+from ..model import InputError, KubeObject
 from ..semver_range import RangeError, parse_range
 from ..view import ClusterView, containers, pod_template
 from .charts import ChartRef, ChartSources, Located
@@ -149,6 +149,9 @@ def _prepare(view: ClusterView, sources: ChartSources, release: KubeObject, helm
         chart = helm.Chart.load(located.directory) if located.directory else helm.Chart.load_archive(located.data)
         values = merge(_values_files(release, chart), values)
     except helm.HelmError as error:
+        if located.archive is not None:
+            raise InputError(f"{located.archive}: not a readable chart archive ({' '.join(str(error).split())}); "
+                             f"replace it with the chart's archive (helm pull) or remove it") from None
         view.findings.add(release, f"chart {ref.name} {located.version} ({located.where}) cannot be loaded: {error}")
         view.unrendered[f"{release.namespace}/{release.name}"] = release_namespace(release)
         return None

@@ -8,6 +8,7 @@ from ..access import mapping, mappings, text
 from ..model import KubeObject
 from ..view import ClusterView
 from .registry import rule
+from .secrets import missing_secret, secret_exists
 
 CHART_SOURCE_KINDS = ("HelmRepository", "GitRepository", "Bucket")
 CHART_REF_KINDS = ("OCIRepository", "HelmChart", "ExternalArtifact")
@@ -119,6 +120,5 @@ def source_secrets(view: ClusterView) -> None:
     for source in view.from_tree("GitRepository", "HelmRepository", "OCIRepository", "Bucket", "ImageRepository"):
         for field in ("secretRef", "certSecretRef", "proxySecretRef"):
             name = text(source.spec, field, "name")
-            if name and not view.exists("Secret", source.namespace, name):
-                view.findings.add(source, f"{field} names Secret {source.namespace}/{name}, which neither the tree "
-                                          "nor the cluster has; fix the name")
+            if name and not secret_exists(view, source.namespace, name):
+                missing_secret(view, source, f"{field} names", source.namespace, name)

@@ -139,6 +139,11 @@ def check_tree(tmp_path: Path) -> CheckTree:
     return CheckTree(target)
 
 
+def chart(name: str) -> Callable[[dict], bool]:
+    """Matches a HelmRelease document whose chart.spec.chart is `name` (for CheckTree.find and edit)."""
+    return lambda doc: ((doc.get("spec") or {}).get("chart") or {}).get("spec", {}).get("chart") == name
+
+
 def run_check(*argv: str) -> int:
     """`python -m progressive_delivery check ARGV` in-process; returns the exit code."""
     import argparse

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import CheckTree
+from conftest import CheckTree, chart
 
 from progressive_delivery.check import Finding, check_platform
 
@@ -27,10 +27,6 @@ def expect(tree: CheckTree, path: str, kind: str, *fragments: str, name: str | N
 
 def flux_kustomization(doc: dict) -> bool:
     return str(doc.get("apiVersion", "")).startswith("kustomize.toolkit.fluxcd.io/")
-
-
-def chart(name: str):
-    return lambda doc: ((doc.get("spec") or {}).get("chart") or {}).get("spec", {}).get("chart") == name
 
 
 def marker_file(tree: CheckTree) -> str:

@@ -53,6 +53,22 @@ def no_charts(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
 
 
+@pytest.fixture(scope="module")
+def demo_chart(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small chart (Helm's own scaffold) packaged as demo-0.1.0.tgz, with 0.2.0 beside it."""
+    import helm_python
+
+    folder = tmp_path_factory.mktemp("charts")
+    (folder / "src").mkdir()
+    helm_python.Chart.create("demo", folder / "src")
+    helm_python.package(folder / "src" / "demo", destination=folder)
+    (folder / "src" / "demo" / "Chart.yaml").write_text(
+        (folder / "src" / "demo" / "Chart.yaml").read_text().replace("version: 0.1.0", "version: 0.2.0"))
+    helm_python.package(folder / "src" / "demo", destination=folder)
+    shutil.rmtree(folder / "src")
+    return folder
+
+
 class CheckTree:
     """A copy of the platform tree to break in one place (comments, such as markers, are kept)."""
 
@@ -123,6 +139,11 @@ def check_tree(tmp_path: Path) -> CheckTree:
     return CheckTree(target)
 
 
+def chart(name: str) -> Callable[[dict], bool]:
+    """Matches a HelmRelease document whose chart.spec.chart is `name` (for CheckTree.find and edit)."""
+    return lambda doc: ((doc.get("spec") or {}).get("chart") or {}).get("spec", {}).get("chart") == name
+
+
 def run_check(*argv: str) -> int:
     """`python -m progressive_delivery check ARGV` in-process; returns the exit code."""
     import argparse
@@ -181,6 +202,13 @@ class LoopbackServers:
         script = str(Path(__file__).with_name("oci_registry.py"))
         return f"oci://{self._start([sys.executable, script, str(port), str(directory), repository], port)}/" \
             f"{repository}"
+
+    def faulty(self, mode: str) -> str:
+        """A repository that refuses or garbles its answers (modes: tests/faulty_registry.py); host:port."""
+        import sys
+
+        port = free_port()
+        return self._start([sys.executable, str(Path(__file__).with_name("faulty_registry.py")), str(port), mode], port)
 
     def stop(self) -> None:
         import signal

@@ -69,6 +69,7 @@ def test_python_dash_m_entry_point():
     (["--stack", "nope"], "Pulumi.nope.yaml"),
     (["--platform", "/nonexistent/platform"], "no such platform directory"),
     (["--crds", "/nonexistent/crds"], "no such CRD directory"),
+    (["--charts", "/nonexistent/charts"], "--charts /nonexistent/charts: no such chart directory"),
     (["--cluster-path", "clusters/nowhere"], "clusters/nowhere: no such directory"),
     (["--cluster-path", "clusters/staging", "--kube-version", "1.9"], "Kubernetes 1.9"),
 ])

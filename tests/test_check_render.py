@@ -7,10 +7,10 @@ import shutil
 from pathlib import Path
 
 import pytest
-import yaml
+from chart_trees import demo_tree, index, oci_tree
 from conftest import write_tree
 
-from progressive_delivery.check.model import KubeObject
+from progressive_delivery.check.model import InputError, KubeObject
 from progressive_delivery.check.pipeline import run
 from progressive_delivery.check.render.charts import ChartRef, ChartSources, nearest
 from progressive_delivery.check.render.helm import release_name, shorten
@@ -69,34 +69,6 @@ def test_nearest_version():
     assert nearest(versions, ">=3.0.0") == "2.0.0" and nearest([], "1.0.0") is None
 
 
-@pytest.fixture(scope="module")
-def demo_chart(tmp_path_factory) -> Path:
-    """A small chart (Helm's own scaffold) packaged as demo-0.1.0.tgz, with 0.2.0 beside it."""
-    import helm_python
-
-    folder = tmp_path_factory.mktemp("charts")
-    (folder / "src").mkdir()
-    helm_python.Chart.create("demo", folder / "src")
-    helm_python.package(folder / "src" / "demo", destination=folder)
-    (folder / "src" / "demo" / "Chart.yaml").write_text(
-        (folder / "src" / "demo" / "Chart.yaml").read_text().replace("version: 0.1.0", "version: 0.2.0"))
-    helm_python.package(folder / "src" / "demo", destination=folder)
-    shutil.rmtree(folder / "src")
-    return folder
-
-
-def demo_tree(root: Path, url: str, version: str, values: str = "") -> Path:
-    release_yaml = (
-        "apiVersion: source.toolkit.fluxcd.io/v1\nkind: HelmRepository\nmetadata:\n  name: demo\n"
-        f"  namespace: flux-system\nspec:\n  interval: 1h\n  url: {url}\n---\n"
-        "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: demo\n  namespace: flux-system\n"
-        "spec:\n  interval: 1h\n  targetNamespace: web\n  chart:\n    spec:\n      chart: demo\n"
-        f"      version: \"{version}\"\n      sourceRef:\n        kind: HelmRepository\n        name: demo\n"
-        f"  values:\n    service:\n      port: 8080\n{values}---\n"
-        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: web\n")
-    return write_tree(root, {"clusters/demo/release.yaml": release_yaml})
-
-
 def test_a_chart_from_the_archive_directory_is_rendered(tmp_path, demo_chart):
     root = demo_tree(tmp_path / "tree", "https://charts.example.com", "0.1.0")
     report, [view] = run(root, cluster_path="clusters/demo", charts_dir=demo_chart)
@@ -125,17 +97,30 @@ def test_no_chart_at_all_says_what_was_skipped(tmp_path, no_charts):
                for n in report.notices["clusters/demo"])
 
 
+def test_a_chart_directory_that_does_not_exist_is_an_input_error(tmp_path, monkeypatch):
+    root = demo_tree(tmp_path / "tree", "https://charts.example.com", "0.1.0")
+    with pytest.raises(InputError, match="^--charts /nonexistent: no such chart directory"):
+        run(root, cluster_path="clusters/demo", charts_dir=Path("/nonexistent"))
+    monkeypatch.setenv("PD_CHARTS_DIR", str(tmp_path / "absent"))
+    with pytest.raises(InputError, match=r"^\$PD_CHARTS_DIR .*/absent: no such chart directory"):
+        run(root, cluster_path="clusters/demo")
+
+
+def test_a_corrupt_archive_is_an_input_error_naming_the_file(tmp_path, no_charts):
+    (tmp_path / "charts").mkdir()
+    (tmp_path / "charts" / "demo-0.1.0.tgz").write_bytes(b"not a gzip file")
+    root = demo_tree(tmp_path / "tree", "https://charts.example.com", "0.1.0")
+    with pytest.raises(InputError) as raised:
+        run(root, cluster_path="clusters/demo", charts_dir=tmp_path / "charts")
+    assert str(raised.value).startswith(f"{tmp_path / 'charts' / 'demo-0.1.0.tgz'}: not a readable chart archive (")
+    assert "\n" not in str(raised.value)
+
+
 def test_a_value_that_fails_a_template_is_a_finding(tmp_path, demo_chart):
     root = demo_tree(tmp_path / "tree", "https://charts.example.com", "0.1.0", "    serviceAccount: none\n")
     report, _ = run(root, cluster_path="clusters/demo", charts_dir=demo_chart)
     [finding] = report.findings
     assert finding.kind == "HelmRelease" and finding.message.startswith("chart demo 0.1.0: the chart fails to render")
-
-
-def index(folder: Path, base: str) -> None:
-    entries = [{"name": "demo", "version": p.name[len("demo-"):-len(".tgz")], "urls": [f"{base}/{p.name}"],
-                "digest": hashlib.sha256(p.read_bytes()).hexdigest()} for p in sorted(folder.glob("demo-*.tgz"))]
-    (folder / "index.yaml").write_text(yaml.safe_dump({"apiVersion": "v1", "entries": {"demo": entries}}))
 
 
 def test_online_the_chart_is_pulled_cached_with_its_digest_and_reused_offline(tmp_path, demo_chart, loopback,
@@ -198,19 +183,7 @@ def test_online_charts_come_from_oci_registries(tmp_path, demo_chart, loopback, 
     url = loopback.oci(demo_chart, "charts")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.setattr("progressive_delivery.check.online.vendored_data", lambda: {"sources": {}})
-    if source == "HelmRepository":
-        tree = demo_tree(tmp_path / "tree", url, "0.2.0").joinpath("clusters/demo/release.yaml")
-        tree.write_text(tree.read_text().replace("  interval: 1h\n  url:", "  interval: 1h\n  type: oci\n"
-                                                 "  insecure: true\n  url:", 1))
-    else:
-        tree = demo_tree(tmp_path / "tree", url, "0.2.0").joinpath("clusters/demo/release.yaml")
-        text = tree.read_text().replace("kind: HelmRepository\nmetadata:\n  name: demo", "kind: OCIRepository\n"
-                                        "metadata:\n  name: demo", 1)
-        text = text.replace(f"  url: {url}\n", f"  url: {url}/demo\n  insecure: true\n  ref:\n    tag: 0.2.0\n")
-        text = text.replace("  chart:\n    spec:\n      chart: demo\n      version: \"0.2.0\"\n      sourceRef:\n"
-                            "        kind: HelmRepository\n        name: demo\n",
-                            "  chartRef:\n    kind: OCIRepository\n    name: demo\n")
-        tree.write_text(text)
+    oci_tree(tmp_path / "tree", url, "0.2.0", source)
     report, [view] = run(tmp_path / "tree", cluster_path="clusters/demo", online=True)
     assert report.ok and not report.warnings, report.format()
     assert view.get("Service", "web", "web-demo") is not None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import CheckTree
+from conftest import CheckTree, chart
 
 from progressive_delivery.check import Finding, check_platform
 
@@ -27,10 +27,6 @@ def expect(tree: CheckTree, path: str, kind: str, *fragments: str, name: str | N
 
 def flux_kustomization(doc: dict) -> bool:
     return str(doc.get("apiVersion", "")).startswith("kustomize.toolkit.fluxcd.io/")
-
-
-def chart(name: str):
-    return lambda doc: ((doc.get("spec") or {}).get("chart") or {}).get("spec", {}).get("chart") == name
 
 
 def marker_file(tree: CheckTree) -> str:
@@ -228,12 +224,23 @@ def test_canary_references(check_tree: CheckTree):
         doc["spec"]["targetRef"]["name"] = "echo-versoin"
         doc["spec"]["service"]["gateways"] = ["istio-system/nope"]
         doc["spec"]["analysis"]["metrics"][0]["templateRef"]["name"] = "no-template"
-        doc["spec"]["analysis"]["webhooks"][0]["url"] = "http://flagger-loadtester.nowhere/"
+        doc["spec"]["analysis"]["webhooks"][0]["url"] = "http://flagger-loadtester.nowhere.svc/"
     rel, _ = check_tree.edit("Canary", change)
     found = [f.message for f in findings(check_tree) if f.path == rel]
     for fragment in ("targetRef Deployment applications/echo-versoin", "service.gateways entry 'istio-system/nope'",
                      "MetricTemplate flagger-system/no-template", "Service nowhere/flagger-loadtester"):
         assert any(fragment in m for m in found), (fragment, found)
+
+
+def test_a_two_label_host_is_a_service_only_where_that_namespace_exists(check_tree: CheckTree):
+    """`<a>.<b>` names Service a of namespace b when the cluster has namespace b; else it is a host outside."""
+    def change(doc):
+        doc["spec"]["analysis"]["webhooks"][0]["url"] = "https://example.com/hooks/pre-rollout"
+        doc["spec"]["analysis"]["webhooks"][1]["url"] = "http://flagger-loadtestr.applications/"
+    rel, _ = check_tree.edit("Canary", change)
+    assert [f.message.split(",")[0] for f in findings(check_tree)] == [
+        "webhook 'load-test-warm-up' url 'flagger-loadtestr.applications' names Service "
+        "applications/flagger-loadtestr"]
 
 
 def test_canary_webhook_port_reads_the_rendered_service(check_tree: CheckTree, check_charts):

@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import os
 import tempfile
 import time
 from collections.abc import Sequence
@@ -28,7 +27,7 @@ from .load.targets import Target, stack_targets, tree_target
 from .load.tree import SourceTree, is_under, load_tree
 from .model import Findings, InputError
 from .online import verify
-from .render.charts import CHARTS_ENV, ChartSources, user_cache
+from .render.charts import ChartSources, archive_directory, user_cache
 from .render.repository import Network
 from .render.stage import add_runtime_objects, render_cluster
 from .report import Report
@@ -93,8 +92,7 @@ def run(platform_dir: Path, stacks: Sequence[str] | None = None, crds_dir: Path 
     network = Network() if online is None else Network(enabled=online)
     if online is False:
         network.off("offline by request")
-    archives = charts_dir or (Path(os.environ[CHARTS_ENV]) if os.environ.get(CHARTS_ENV) else None)
-    sources = ChartSources(archives, user_cache(), network, platform_dir)
+    sources = ChartSources(archive_directory(charts_dir), user_cache(), network, platform_dir)
     with tempfile.TemporaryDirectory(prefix="pd-check-") as folder:
         work = Path(folder)
         artifact = materialize(platform_dir, tree.files, work / "artifact")
@@ -121,9 +119,9 @@ def run(platform_dir: Path, stacks: Sequence[str] | None = None, crds_dir: Path 
                     step(view)
             timings[stage] = time.perf_counter() - began
     began = time.perf_counter()
-    pin_findings, skipped = verify(views, sources, {t.name: t.flux_version for t in targets})
+    pin_findings, pin_notes = verify(views, sources, {t.name: t.flux_version for t in targets})
     timings["pins"] = time.perf_counter() - began
-    warnings = [skipped] if skipped else []
+    warnings = list(pin_notes)
     if tree.skipped:
         warnings.append(f"left out as Flux's artifact leaves them out (symbolic links and other entries that are "
                         f"not regular files; no build reads them): {', '.join(tree.skipped)}; commit the files "

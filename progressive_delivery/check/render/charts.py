@@ -3,8 +3,9 @@
 Offline (CI, tests) charts come from a directory of `<chart>-<version>.tgz` archives (`--charts DIR`
 or $PD_CHARTS_DIR). Online the pinned version is pulled from the HelmRepository (HTTP index or OCI)
 or OCIRepository and kept, with its sha256 digest, under $XDG_CACHE_HOME (default ~/.cache)
-/progressive-delivery/charts, where later offline runs find it. The version is the highest one the
-release's constraint allows (as source-controller picks it); when none is at hand, the nearest
+/progressive-delivery/charts, where later offline runs find it. The version is the one named as
+written, else the highest one the release's constraint allows (as source-controller picks it; a
+constraint it cannot parse fails the release, ChartRef.problem); when none is at hand, the nearest
 version available is used instead and the caller says so.
 """
 
@@ -16,8 +17,19 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..semver_range import RangeError, best, maybe_version
-from .repository import Network, NotFound, OciRef, Unreachable, index_entries, oci_tags, pull_http, pull_oci
+from ..model import InputError
+from ..semver_range import RangeError, best, maybe_version, parse_range
+from .repository import (
+    Network,
+    NotFound,
+    OciRef,
+    Unreachable,
+    Unverified,
+    index_entries,
+    oci_tags,
+    pull_http,
+    pull_oci,
+)
 
 CHARTS_ENV = "PD_CHARTS_DIR"
 _ARCHIVE = re.compile(r"^(?P<name>.+?)-(?P<version>v?\d+\.\d+\.\d+[^/]*?)\.tgz$")
@@ -33,10 +45,33 @@ class ChartRef:
     oci: bool = False
     insecure: bool = False
     tree_path: str = ""           # a chart directory of the tree itself (GitRepository of this repository)
+    tag: bool = False             # the constraint is a tag, matched only as written
+    version_field: str = "chart.spec.version"   # where the constraint is written, for messages
 
     @property
     def key(self) -> str:
         return hashlib.sha256(self.repository.encode()).hexdigest()[:16]
+
+    def pick(self, versions: list[str]) -> str | None:
+        """The version source-controller picks among `versions`: the constraint as written when offered
+        (fluxcd/source-controller@v1.9.1:internal/helm/repository/chart_repository.go:202-209,
+        oci_chart_repository.go:246-256), else the highest the constraint allows. RangeError when the
+        constraint does not parse (chart_repository.go:217-221 fails the HelmChart then)."""
+        if self.constraint in versions:
+            return self.constraint
+        return None if self.tag else best(versions, self.constraint)
+
+    def problem(self) -> str | None:
+        """Why source-controller cannot pick a version with this constraint, or None."""
+        if self.tag or self.tree_path:
+            return None
+        try:
+            parse_range(self.constraint)
+        except RangeError as error:
+            return (f"{self.version_field} '{self.constraint}' is not a semver version or range ({error}), so "
+                    "source-controller cannot pick the chart's version; pin a version (1.2.3) or a range "
+                    "(1.2.x, >=1.2.0 <2.0.0)")
+        return None
 
 
 @dataclass
@@ -48,6 +83,20 @@ class Located:
     exact: bool
     data: bytes = b""
     directory: Path | None = None
+    archive: Path | None = None       # the file the data was read from (an archive directory or the cache)
+
+
+def archive_directory(charts_dir: Path | None) -> Path | None:
+    """The chart archive directory: `charts_dir` (--charts), else $PD_CHARTS_DIR; InputError when it is
+    not a directory."""
+    where, given = ("--charts", str(charts_dir)) if charts_dir is not None else \
+        (f"${CHARTS_ENV}", os.environ.get(CHARTS_ENV, ""))
+    if not given:
+        return None
+    if not Path(given).is_dir():
+        raise InputError(f"{where} {given}: no such chart directory; pass a directory of <chart>-<version>.tgz "
+                         "archives")
+    return Path(given)
 
 
 def user_cache() -> Path:
@@ -107,21 +156,19 @@ class ChartSources:
             return Located("", f"the tree ({ref.tree_path})", True, directory=self.tree_root / ref.tree_path)
         local = self.local_versions(ref)
         try:
-            exact = best(list(local), ref.constraint)
+            exact = ref.pick(list(local))
         except RangeError:
             exact = None
         if exact is not None:
-            return Located(exact, _where(local[exact], self.cache), True, data=local[exact].read_bytes())
+            return _read(local[exact], exact, self.cache, True)
         pulled = self._pull(ref)
         if pulled is not None:
             return pulled
         closest = nearest(list(local), ref.constraint)
-        if closest is None:
-            return None
-        return Located(closest, _where(local[closest], self.cache), False, data=local[closest].read_bytes())
+        return None if closest is None else _read(local[closest], closest, self.cache, False)
 
     def online_versions(self, ref: ChartRef) -> list[str]:
-        """The versions the repository offers (Unreachable or NotFound when it cannot say)."""
+        """The versions the repository offers (Unreachable, NotFound or Unverified when it cannot say)."""
         if ref.oci:
             return oci_tags(self.network, OciRef.parse(ref.repository, ref.insecure))
         if ref.repository not in self._indexes:
@@ -132,7 +179,7 @@ class ChartSources:
         if not self.network.enabled:
             return None
         try:
-            version = best(self.online_versions(ref), ref.constraint)
+            version = ref.pick(self.online_versions(ref))
             if version is None:
                 return None
             if ref.oci:
@@ -140,7 +187,7 @@ class ChartSources:
             else:
                 entry = next(e for e in self._indexes[ref.repository][ref.name] if str(e.get("version")) == version)
                 data = pull_http(self.network, ref.repository, entry)
-        except (Unreachable, NotFound, RangeError):
+        except (Unreachable, NotFound, Unverified, RangeError):
             return None
         self._store(ref, version, data)
         return Located(version, ref.repository, True, data=data)
@@ -158,5 +205,10 @@ class ChartSources:
             pass                # a cache that cannot be written only costs a download next time
 
 
-def _where(path: Path, cache: Path | None) -> str:
-    return "the chart cache" if cache is not None and cache in path.parents else str(path.parent)
+def _read(path: Path, version: str, cache: Path | None, exact: bool) -> Located:
+    where = "the chart cache" if cache is not None and cache in path.parents else str(path.parent)
+    try:
+        return Located(version, where, exact, data=path.read_bytes(), archive=path)
+    except OSError as error:
+        raise InputError(f"{path}: cannot be read ({error.strerror or error}); fix its permissions or remove "
+                         "it") from None

@@ -11,6 +11,7 @@ offline run costs one failed lookup.
 from __future__ import annotations
 
 import hashlib
+import http.client
 import json
 import os
 import re
@@ -38,6 +39,11 @@ class NotFound(Exception):
     """The server answered: no such index, chart, version or tag."""
 
 
+class Unverified(Exception):
+    """The server answered without saying whether it exists: access denied (401/403, a private
+    repository), or a reply cut short or malformed."""
+
+
 @dataclass
 class Network:
     """Access to repositories for one check run; off when PD_OFFLINE=1 or after a failed connection."""
@@ -58,9 +64,9 @@ class Network:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310 (http/https only)
                 return response.read(), {k.lower(): v for k, v in response.headers.items()}
         except urllib.error.HTTPError as error:
-            if error.code in (401, 403, 404, 410):
-                raise NotFound(f"{url}: HTTP {error.code}") from None
-            raise Unreachable(f"{url}: HTTP {error.code}") from None
+            raise _answer(url, error.code) from None
+        except http.client.HTTPException as error:
+            raise Unverified(f"{url}: the reply was cut short or malformed ({type(error).__name__})") from None
         except (urllib.error.URLError, OSError, ValueError) as error:
             reason = getattr(error, "reason", error)
             self.off(f"{urllib.parse.urlsplit(url).netloc} cannot be reached ({reason})")
@@ -75,12 +81,35 @@ class Network:
             with urllib.request.urlopen(request, timeout=self.timeout):  # noqa: S310 (http/https only)
                 return True
         except urllib.error.HTTPError as error:
-            if error.code in (401, 403, 404, 410):
+            answer = _answer(url, error.code)
+            if isinstance(answer, NotFound):
                 return False
-            raise Unreachable(f"{url}: HTTP {error.code}") from None
+            raise answer from None
+        except http.client.HTTPException as error:
+            raise Unverified(f"{url}: the reply was malformed ({type(error).__name__})") from None
         except (urllib.error.URLError, OSError, ValueError) as error:
             self.off(f"{urllib.parse.urlsplit(url).netloc} cannot be reached ({getattr(error, 'reason', error)})")
             raise Unreachable(self.reason) from None
+
+
+def _answer(url: str, code: int) -> Exception:
+    """What an HTTP error status says: gone (404, 410), not for us to see (401, 403), or a server fault."""
+    if code in (404, 410):
+        return NotFound(f"{url}: HTTP {code}")
+    if code in (401, 403):
+        return Unverified(f"{url}: HTTP {code}, access denied (a private repository?)")
+    return Unreachable(f"{url}: HTTP {code}")
+
+
+def _json(data: bytes, what: str) -> dict[str, Any]:
+    """A JSON object a registry replied with; Unverified when it is not one."""
+    try:
+        body = json.loads(data or b"{}")
+    except ValueError as error:
+        raise Unverified(f"{what}: the reply is not JSON ({error})") from None
+    if not isinstance(body, dict):
+        raise Unverified(f"{what}: the reply is not a JSON object")
+    return body
 
 
 def index_entries(network: Network, repository_url: str) -> dict[str, list[dict[str, Any]]]:
@@ -130,8 +159,8 @@ def _oci_get(network: Network, ref: OciRef, path: str, accept: str = "") -> tupl
         headers["Authorization"] = f"Bearer {token}"
     try:
         return network.get(ref.api(path), headers)
-    except NotFound as missing:
-        if token is not None or "HTTP 401" not in str(missing):
+    except Unverified as denied:
+        if token is not None or "HTTP 401" not in str(denied):
             raise
     network.tokens[ref.host + "/" + ref.name] = _anonymous_token(network, ref)
     return _oci_get(network, ref, path, accept)
@@ -139,31 +168,35 @@ def _oci_get(network: Network, ref: OciRef, path: str, accept: str = "") -> tupl
 
 def _anonymous_token(network: Network, ref: OciRef) -> str:
     """A registry's anonymous pull token, from the realm its /v2/ challenge names."""
-    request = urllib.request.Request(f"{'http' if ref.insecure else 'https'}://{ref.host}/v2/")
+    url = f"{'http' if ref.insecure else 'https'}://{ref.host}/v2/"
     try:
-        urllib.request.urlopen(request, timeout=network.timeout)  # noqa: S310
-        return ""
+        with urllib.request.urlopen(urllib.request.Request(url), timeout=network.timeout):  # noqa: S310
+            return ""
     except urllib.error.HTTPError as error:
         challenge = dict(_CHALLENGE.findall(error.headers.get("WWW-Authenticate", "")))
+    except http.client.HTTPException as error:
+        raise Unverified(f"{url}: the reply was malformed ({type(error).__name__})") from None
     except (urllib.error.URLError, OSError) as error:
         raise Unreachable(str(error)) from None
     if "realm" not in challenge:
         return ""
     query = urllib.parse.urlencode({"service": challenge.get("service", ""), "scope": f"repository:{ref.name}:pull"})
     data, _ = network.get(f"{challenge['realm']}?{query}")
-    body = json.loads(data or b"{}")
+    body = _json(data, f"{challenge['realm']} (token)")
     return str(body.get("token") or body.get("access_token") or "")
 
 
 def oci_tags(network: Network, ref: OciRef) -> list[str]:
     data, _ = _oci_get(network, ref, "tags/list")
-    return [str(t) for t in json.loads(data or b"{}").get("tags") or []]
+    tags = _json(data, ref.api("tags/list")).get("tags") or []
+    return [str(t) for t in tags] if isinstance(tags, list) else []
 
 
 def pull_oci(network: Network, ref: OciRef, tag: str) -> bytes:
     """The chart layer of an OCI artifact, checked against its digest."""
     manifest, _ = _oci_get(network, ref, f"manifests/{tag}", MANIFEST_TYPES)
-    layers = [layer for layer in json.loads(manifest).get("layers") or [] if layer.get("mediaType") == HELM_LAYER]
+    layers = [layer for layer in _json(manifest, ref.api(f"manifests/{tag}")).get("layers") or []
+              if isinstance(layer, dict) and layer.get("mediaType") == HELM_LAYER]
     if not layers:
         raise NotFound(f"oci://{ref.host}/{ref.name}:{tag} holds no Helm chart layer")
     digest = str(layers[0].get("digest", ""))

@@ -16,7 +16,8 @@ from typing import Any
 from ..access import mapping, text
 from ..load.provided import controller_objects
 from ..load.tree import normalise
-from ..model import KubeObject
+from ..model import InputError, KubeObject
+from ..semver_range import RangeError, parse_range
 from ..view import ClusterView, containers, pod_template
 from .charts import ChartRef, ChartSources, Located
 from .helm import Rendered, RenderError, chart_crds, release_namespace, render
@@ -26,32 +27,30 @@ from .values import ValuesError, merge, release_values, values_files
 def chart_ref(release: KubeObject, view: ClusterView) -> ChartRef | str:
     """The chart a HelmRelease installs, or why it cannot be known."""
     spec = release.spec
-    chart_spec = mapping(spec, "chart", "spec")
+    chart_spec, owner, field = mapping(spec, "chart", "spec"), release, "chart.spec.version"
     if not chart_spec and isinstance(spec.get("chartRef"), dict):
         ref = mapping(spec, "chartRef")
         kind, name = text(ref, "kind"), text(ref, "name")
         source = view.get(kind, text(ref, "namespace", default=release.namespace), name)
         if source is None:
             return f"its chartRef {kind} {name} does not exist"
-        if kind == "HelmChart":
-            chart_spec, release = source.spec, source
-        else:
-            url = text(source.spec, "url")
-            tag = text(source.spec, "ref", "tag") or text(source.spec, "ref", "semver") or "*"
-            return ChartRef(url.rstrip("/").rsplit("/", 1)[-1], tag, url, oci=True,
-                            insecure=source.spec.get("insecure") is True)
+        if kind != "HelmChart":
+            return _oci_chart(source)
+        chart_spec, owner, field = source.spec, source, f"{source.describe()} spec.version"
     ref = mapping(chart_spec, "sourceRef")
     kind, name = text(ref, "kind"), text(ref, "name")
-    source = view.get(kind, text(ref, "namespace", default=release.namespace), name)
+    source = view.get(kind, text(ref, "namespace", default=owner.namespace), name)
     if source is None:
         return f"its chart source {kind} {name} does not exist"
     chart, version = text(chart_spec, "chart"), text(chart_spec, "version", default="*")
     if kind == "HelmRepository":
         url = text(source.spec, "url")
         if text(source.spec, "type") == "oci" or url.startswith("oci://"):
-            return ChartRef(chart, version, f"{url.rstrip('/')}/{chart}", oci=True,
-                            insecure=source.spec.get("insecure") is True)
-        return ChartRef(chart, version, url)
+            # A registry's tags are matched as written before the constraint is parsed
+            # (oci_chart_repository.go:246-254): a constraint that does not parse may still name a tag.
+            return ChartRef(chart, version, f"{url.rstrip('/')}/{chart}", oci=True, tag=not _parses(version),
+                            insecure=source.spec.get("insecure") is True, version_field=field)
+        return ChartRef(chart, version, url, version_field=field)
     root = next(o for o in view.target.provided if o.kind == "GitRepository")
     if kind == "GitRepository" and (source.namespace, source.name) == (root.namespace, root.name):
         path = normalise(chart)
@@ -59,6 +58,24 @@ def chart_ref(release: KubeObject, view: ClusterView) -> ChartRef | str:
             return f"its chart path {chart} holds no Chart.yaml in this repository"
         return ChartRef(path.rsplit("/", 1)[-1], version, "", tree_path=path)
     return f"its chart comes from {kind} {source.namespace}/{source.name}, which is not this repository"
+
+
+def _oci_chart(source: KubeObject) -> ChartRef:
+    """The chart of an OCIRepository: ref.semver picks among the tags, else ref.tag (default `latest`) is
+    taken as written (fluxcd/source-controller@v1.9.1:internal/controller/ocirepository_controller.go:883-897;
+    a ref.digest is not followed)."""
+    url, semver = text(source.spec, "url"), text(source.spec, "ref", "semver")
+    return ChartRef(url.rstrip("/").rsplit("/", 1)[-1], semver or text(source.spec, "ref", "tag") or "latest", url,
+                    oci=True, insecure=source.spec.get("insecure") is True, tag=not semver,
+                    version_field=f"{source.describe()} spec.ref.semver")
+
+
+def _parses(constraint: str) -> bool:
+    try:
+        parse_range(constraint)
+    except RangeError:
+        return False
+    return True
 
 
 @dataclass
@@ -116,6 +133,11 @@ def _prepare(view: ClusterView, sources: ChartSources, release: KubeObject, helm
     if isinstance(ref, str):
         _skip(view, release, ref)
         return None
+    problem = ref.problem()
+    if problem:
+        view.findings.add(release, problem)
+        view.unrendered[f"{release.namespace}/{release.name}"] = release_namespace(release)
+        return None
     located = sources.locate(ref)
     if located is None:
         where = "online" if sources.network.enabled else "offline: no archive in --charts/$PD_CHARTS_DIR or the cache"
@@ -126,6 +148,9 @@ def _prepare(view: ClusterView, sources: ChartSources, release: KubeObject, helm
         files = {f.get("name"): f.get("data", "") for f in chart.files} if not ref.tree_path else {}
         values = merge(values_files(release, files, view.tree if ref.tree_path else None), values)
     except helm.HelmError as error:
+        if located.archive is not None:
+            raise InputError(f"{located.archive}: not a readable chart archive ({' '.join(str(error).split())}); "
+                             f"replace it with the chart's archive (helm pull) or remove it") from None
         view.findings.add(release, f"chart {ref.name} {located.version} ({located.where}) cannot be loaded: {error}")
         view.unrendered[f"{release.namespace}/{release.name}"] = release_namespace(release)
         return None

@@ -9,6 +9,7 @@ from ..model import KubeObject
 from ..readyexpr import compile_problem, unchecked
 from ..view import FLUX_KUSTOMIZE, ClusterView
 from .registry import rule
+from .secrets import missing_secret, secret_exists
 
 CHART_SOURCE_KINDS = ("HelmRepository", "GitRepository", "Bucket")
 CHART_REF_KINDS = ("OCIRepository", "HelmChart", "ExternalArtifact")
@@ -141,6 +142,5 @@ def source_secrets(view: ClusterView) -> None:
     for source in view.from_tree("GitRepository", "HelmRepository", "OCIRepository", "Bucket", "ImageRepository"):
         for field in ("secretRef", "certSecretRef", "proxySecretRef"):
             name = text(source.spec, field, "name")
-            if name and not view.exists("Secret", source.namespace, name):
-                view.findings.add(source, f"{field} names Secret {source.namespace}/{name}, which neither the tree "
-                                          "nor the cluster has; fix the name")
+            if name and not secret_exists(view, source.namespace, name):
+                missing_secret(view, source, f"{field} names", source.namespace, name)

@@ -1,7 +1,9 @@
 """Services a cluster offers by name: those the tree applies and its charts render, and the three
 Flagger creates for each Canary (`<service.name or target>`, `-primary`, `-canary` on service.port).
 Calls by URL or host name are checked against them; in a namespace where a chart could not be
-rendered a missing Service is not reported (the report lists that release as not rendered).
+rendered a missing Service is not reported (the report lists that release as not rendered). A name
+`<a>.<b>` is Service a of namespace b only when the cluster has namespace b; otherwise it is a host
+outside the cluster (example.com).
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ class Services:
     def __init__(self, view: ClusterView):
         self.by_key: dict[tuple[str, str], Service] = {}
         self.opaque = view.unrendered_namespaces()
+        self.namespaces = {n.name for n in view.all_of("Namespace")} | {o.namespace for o in view.objects} | \
+            self.opaque
         for svc in view.valid("Service"):
             ports = tuple(p["port"] for p in mappings(svc.spec, "ports") if isinstance(p.get("port"), int))
             origin = f"HelmRelease {svc.rendered_by}" if svc.rendered_by else svc.path
@@ -47,6 +51,8 @@ class Services:
         labels = host.lower().split(".")
         if len(labels) == 1:
             labels.append(namespace)
+        elif len(labels) == 2 and labels[1] not in self.namespaces:
+            return None          # no such namespace: a host outside the cluster (example.com)
         if labels[2:] not in _SUFFIXES:
             return None          # not a cluster name (an external host): nothing to check
         name, where = labels[0], labels[1]

@@ -1,4 +1,4 @@
-"""Namespaces exist, and workloads refer to Secrets, ConfigMaps and accounts the cluster has."""
+"""Namespaces exist, and workloads refer to Secrets (secrets.py), ConfigMaps and accounts the cluster has."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from ..access import mapping, mappings, text
 from ..model import KubeObject
 from ..view import ClusterView, containers, pod_template
 from .registry import rule
+from .secrets import missing_secret, secret_exists
 
 
 @rule("namespaces")
@@ -64,7 +65,10 @@ def pods(view: ClusterView) -> None:
             view.findings.add(workload, f"serviceAccountName '{account}' is not a ServiceAccount of "
                                         f"{workload.namespace}; add it or fix the name")
         for kind, name in dict.fromkeys(_references(template)):
-            if not view.exists(kind, workload.namespace, name):
+            if kind == "Secret":
+                if not secret_exists(view, workload.namespace, name):
+                    missing_secret(view, workload, "needs", workload.namespace, name)
+            elif not view.exists(kind, workload.namespace, name):
                 view.findings.add(workload, f"needs {kind} {workload.namespace}/{name}, which the cluster does not "
                                             "have; fix the name or add it")
 

@@ -7,12 +7,10 @@ import json
 import os
 import shutil
 import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
+from processes import start_command, stop_with, wait_for
 from release_fixtures import CONNECTION_REFUSED, NO_NODES, FakeTools, cluster_list
 from test_known_failures import NO_SUCH_HOST, image_repository
 from test_readiness import HEALTHY
@@ -131,12 +129,6 @@ def test_the_help_documents_the_exit_codes(capsys):
 
 # --------------------------------------------------------------------------- the real command, in a process
 
-def start_command(*argv: str, env: dict | None = None, **popen) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "progressive_delivery", *argv], cwd=PROJECT_ROOT,
-                            env={**os.environ, **(env or {})}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, **popen)
-
-
 @pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
 @pytest.mark.parametrize("kubeconfig", ["/etc/passwd", "{tmp}", "{tmp}/missing"])
 def test_an_unusable_kubeconfig_is_one_line_and_exit_2(tmp_path, kubeconfig):
@@ -173,18 +165,12 @@ def test_a_stopped_status_leaves_no_kubeconfig_behind(stalled_cluster, signum, s
     started, temporary = Path(stalled_cluster["PD_TEST_STARTED"]), Path(stalled_cluster["TMPDIR"])
     process = start_command("status", "--stack", "staging", env=stalled_cluster, preexec_fn=_default_sigint)
     try:
-        deadline = time.monotonic() + 30
-        while not started.exists() and process.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.02)
+        wait_for(lambda: started.exists() or process.poll() is not None, timeout=30)
         assert started.exists(), process.communicate(timeout=5)
         seen = started.read_text().split()
         assert len(seen) == 1 and seen[0].startswith("pd-kubeconfig-"), seen  # kubectl ran with the file there
-        process.send_signal(signum)
-        _, err = process.communicate(timeout=30)
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+        _, err = stop_with(process, signum, timeout=30)
     assert process.returncode == 128 + signum, err
     assert said in err
     assert list(temporary.glob("pd-kubeconfig-*")) == []

@@ -41,6 +41,14 @@ def same(found: str, pinned: str) -> bool:
     return norm(found) == norm(pinned)
 
 
+def recorded_version(name: str) -> str | None:
+    """The version the record pins for `name`, or None when the record does not name it."""
+    try:
+        return pins.pin(name).version
+    except KeyError:
+        return None
+
+
 def load_all(path: Path) -> list[Any]:
     return [d for d in yaml.safe_load_all(path.read_text()) if d is not None]
 
@@ -86,12 +94,10 @@ def url_problems(where: str, text: str) -> list[str]:
                 name = f"chart:{chart}"
             else:
                 name, version = URL_REPOSITORIES.get(repo, ""), tag
-            try:
-                pinned = pins.pin(name).version
-            except KeyError:
+            pinned = recorded_version(name)
+            if pinned is None:
                 problems.append(f"{where}: {url} pins {repo} {tag}, which {NOT_RECORDED}")
-                continue
-            if not same(version, pinned):
+            elif not same(version, pinned):
                 problems.append(f"{where}: {url} is at {tag}; the record pins {name} {pinned}")
     return problems
 
@@ -196,12 +202,10 @@ def tree_problems(root: Path) -> list[str]:
         for node in dicts(document):
             if "gnetId" in node:
                 name, revision = f"grafana-dashboard:{node['gnetId']}", str(node.get("revision"))
-                try:
-                    pinned = pins.pin(name).version
-                except KeyError:
+                pinned = recorded_version(name)
+                if pinned is None:
                     problems.append(f"{where}: grafana.com dashboard {node['gnetId']} rev {revision} {NOT_RECORDED}")
-                    continue
-                if not same(revision, pinned):
+                elif not same(revision, pinned):
                     problems.append(f"{where}: {name} revision {revision}; the record pins {pinned}")
             if isinstance(node.get("repository"), str) and isinstance(node.get("tag"), str | int | float):
                 problems.append(f"{where}: image {node['repository']}:{node['tag']} {NOT_RECORDED}")

@@ -175,6 +175,7 @@ class _Run:
     def plan(self, state: RemoteState) -> _Plan | PublishResult:
         """What to push for this state of the remote, or the result when there is nothing to push."""
         session, texts = self.session, self.texts
+        # A missing branch holds nothing of the last publish: merge against nothing.
         base = session.tree_of(state.published) if state.branch_tip else session.empty_tree
         theirs = session.tree_of(state.branch_tip)
         if state.branch_tip and base == self.ours:
@@ -183,17 +184,17 @@ class _Run:
                 self.require_passes(theirs, lambda report: texts.broken_branch(kept, report))
             return self.result("unchanged", state.branch_tip, kept=kept)
         overwrite = self.check_origin(state, base) if state.branch_tip and state.published else None
-        merge = session.merge(state, self.ours)
-        kept = session.changes(self.ours, merge.merged)
+        merged = session.merge(base, self.ours, theirs)
+        kept = session.changes(self.ours, merged)
         if kept:
-            self.require_passes(merge.merged, lambda report: texts.merged_fails(kept, report))
+            self.require_passes(merged, lambda report: texts.merged_fails(kept, report))
         updates: list[tuple[str, str]] = []
         branch_commit = state.branch_tip
         changed: tuple[str, ...] = ()
-        if not state.branch_tip or merge.merged != theirs:
-            changed = session.changes(theirs, merge.merged)
+        if not state.branch_tip or merged != theirs:
+            changed = session.changes(theirs, merged)
             first = "branch" if not state.branch_tip else ("record" if not state.published else "")
-            branch_commit = session.commit(merge.merged, state.branch_tip,
+            branch_commit = session.commit(merged, state.branch_tip,
                                            texts.commit_message(changed, kept, first, overwrite))
             updates.append((branch_commit, session.branch_ref))
         record = session.commit(self.ours, state.published, texts.record_message(branch_commit))

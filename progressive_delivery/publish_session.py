@@ -32,16 +32,6 @@ class RemoteState:
     published_message: str = ""
 
 
-@dataclass(frozen=True)
-class Merge:
-    """The three trees of a publish and their merge."""
-
-    base: str
-    ours: str
-    theirs: str
-    merged: str
-
-
 class Session:
     """One publish of one tree into one branch, inside a private temporary bare repository."""
 
@@ -124,14 +114,9 @@ class Session:
 
     # ---- merging
 
-    def merge(self, state: RemoteState, ours: str) -> Merge:
-        """Three-way merge of the source tree into the branch against the last published tree."""
-        theirs = self.tree_of(state.branch_tip)
-        # A missing branch holds nothing of the last publish: merge against nothing.
-        base = self.tree_of(state.published) if state.branch_tip else self.empty_tree
-        return Merge(base, ours, theirs, self._merge_trees(base, ours, theirs))
-
-    def _merge_trees(self, base: str, ours: str, theirs: str) -> str:
+    def merge(self, base: str, ours: str, theirs: str) -> str:
+        """Three-way merge of the source tree (`ours`) into the branch's (`theirs`) against `base`, the
+        last published tree; raises PublishConflict naming the files both changed."""
         if base == theirs or ours == theirs:
             return ours
         if base == ours:

@@ -24,7 +24,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .process import signals_held, stop_group
+from .process import communicate_in_group, signals_held
 
 REDACTED = "***"
 # Network commands (ls-remote, fetch, push) give up after this long.
@@ -263,14 +263,10 @@ class Git:
         except FileNotFoundError as error:
             raise GitMissing("git is not installed or not on PATH; install git (2.38 or newer)") from error
         try:
-            stdout, stderr_bytes = process.communicate(input=input, timeout=timeout)
+            # Interrupted (Ctrl-C, SIGTERM, SIGHUP) or timed out: git and what it started (ssh) go with it.
+            stdout, stderr_bytes = communicate_in_group(process, input, timeout)
         except subprocess.TimeoutExpired:
-            stop_group(process)
             raise GitTimeout(args, -1, f"git {args[0]} did not finish within {int(timeout)} seconds") from None
-        except BaseException:
-            # Interrupted (Ctrl-C, SIGTERM, SIGHUP): git and what it started (ssh) go with us.
-            stop_group(process)
-            raise
         stderr = self.scrubber.scrub(stderr_bytes.decode("utf-8", errors="replace"))
         if process.returncode not in ok:
             raise GitError(args, process.returncode, stderr,

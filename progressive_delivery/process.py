@@ -14,7 +14,7 @@ import subprocess
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import AnyStr, Protocol
 
 # How long a killed command's leader gets to be reaped.
 REAP_SECONDS = 10.0
@@ -50,8 +50,8 @@ def run_process(argv: Sequence[str], *, env: Mapping[str, str] | None = None,
                 timeout: float | None = None) -> Result:
     """The real runner: `env` is added to the current environment.
 
-    The command runs in a process group of its own; a timeout, Ctrl-C or SIGTERM
-    (raised as an exception) kills the whole group, so nothing it started (a
+    The command runs in a process group of its own, stopped whole on a timeout or
+    an interruption (see communicate_in_group), so nothing it started (a
     credential plugin, a build helper) outlives it.
     """
     pipe = subprocess.PIPE if capture else None
@@ -62,17 +62,25 @@ def run_process(argv: Sequence[str], *, env: Mapping[str, str] | None = None,
     except FileNotFoundError:
         raise ToolMissing(argv[0]) from None
     try:
-        stdout, stderr = process.communicate(input=stdin, timeout=timeout)
+        stdout, stderr = communicate_in_group(process, stdin, timeout)
     except subprocess.TimeoutExpired:
-        stop_group(process)
         return Result(124, "", f"{argv[0]} did not answer within {timeout:g} seconds")
-    except BaseException:
-        stop_group(process)
-        raise
     return Result(process.returncode, stdout or "", stderr or "")
 
 
-def stop_group(process: subprocess.Popen) -> None:
+def communicate_in_group(process: subprocess.Popen, input: AnyStr | None,
+                         timeout: float | None) -> tuple[AnyStr, AnyStr]:
+    """`process.communicate()` for a process started in a new session: on a timeout (re-raised as
+    TimeoutExpired) or an interruption (Ctrl-C, SIGTERM raised as an exception) its whole group is
+    stopped first, so nothing it started outlives it."""
+    try:
+        return process.communicate(input=input, timeout=timeout)
+    except BaseException:
+        _stop_group(process)
+        raise
+
+
+def _stop_group(process: subprocess.Popen) -> None:
     """Kill the process group `process` leads (it was started in a new session) and reap the leader."""
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)

@@ -9,11 +9,10 @@ import shutil
 import socket
 
 from . import pins
-from .cluster import IDENTITY_LABEL, server_labels
+from .cluster import IDENTITY_LABEL
 from .config import key
 from .preflight_context import Context
 from .process import Runner, ToolMissing
-from .settings import K3dClusterSettings, Settings
 
 # The oldest Docker Engine the program is written for (its BuildKit builds the echo-version image).
 MINIMUM_DOCKER = 24
@@ -31,7 +30,7 @@ def tool_problems(context: Context) -> list[str]:
 
 def k3d_machine_problems(context: Context) -> list[str]:
     """The k3d release, and the host ports of a k3d stack."""
-    return [*k3d_version_problems(context.runner), *port_problems(context.settings, context.runner)]
+    return [*k3d_version_problems(context.runner), *port_problems(context)]
 
 
 def docker_problem(runner: Runner) -> str | None:
@@ -77,11 +76,10 @@ def k3d_version_problems(runner: Runner) -> list[str]:
     return [problem] if (problem := pins.version_problem("k3d", found)) else []
 
 
-def port_problems(settings: Settings, runner: Runner) -> list[str]:
+def port_problems(context: Context) -> list[str]:
     """Host ports that are taken, unless this stack's own cluster holds them."""
-    cluster = settings.cluster
-    assert isinstance(cluster, K3dClusterSettings)
-    if (server_labels(runner, cluster.name) or {}).get(IDENTITY_LABEL) == settings.stack:
+    settings = context.settings
+    if (context.server_labels or {}).get(IDENTITY_LABEL) == settings.stack:
         return []
     return [f"{key(setting)}: port {port} on 127.0.0.1 is already in use; stop what holds it or choose "
             f"another port (`pulumi config set {key(setting)} <port>`)"

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
+from .cluster import server_labels
 from .github_access import DEFAULT_API_URL
 from .process import Runner, run_process
-from .settings import Settings
+from .settings import K3dClusterSettings, Settings
 
 
 @dataclass
@@ -19,3 +21,10 @@ class Context:
     api_url: str = DEFAULT_API_URL
     runner: Runner = run_process
     kubeconfig: str | None = None
+
+    @cached_property
+    def server_labels(self) -> dict[str, str] | None:
+        """Labels of the k3d stack's server container, asked of Docker once per run: {} when there is none,
+        None when Docker cannot tell (see cluster.server_labels)."""
+        assert isinstance(self.settings.cluster, K3dClusterSettings), "only a k3d stack has a server container"
+        return server_labels(self.runner, self.settings.cluster.name)

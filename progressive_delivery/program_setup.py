@@ -15,13 +15,12 @@ import pulumi
 import pulumi_github as github
 
 from . import config, flux_manifest, pins, preflight
-from .cluster import UNKNOWN_INSTANCE, Cluster, ClusterArgs, instance_of, server_labels
+from .cluster import UNKNOWN_INSTANCE, Cluster, ClusterArgs, instance_of
 from .existing_cluster import OWNER_LABEL, ExistingCluster, ExistingClusterArgs
 from .flux_teardown import FluxTeardown, FluxTeardownArgs
 from .gateway_address import GatewayAddress, GatewayAddressArgs
 from .github_access import DEFAULT_API_URL, api_url_problem
 from .preflight_context import Context
-from .process import run_process
 from .project import PLATFORM_DIR, PROJECT
 from .providers import github_provider
 from .settings import ExistingClusterSettings, K3dClusterSettings, Settings
@@ -37,6 +36,7 @@ class Setup:
     flux_manifest: str
     registry_password: pulumi.Output[str] | None
     kubeconfig: pulumi.Output[str] | None      # an existing cluster's, as a secret
+    server_labels: dict[str, str] | None = None  # a k3d stack's server container's (see cluster.server_labels)
 
     @property
     def owner_labels(self) -> dict[str, str]:
@@ -69,16 +69,18 @@ def prepare() -> Setup:
     if problem := api_url_problem(api_url):
         raise pulumi.RunError(problem)
     plain_kubeconfig = _plain_kubeconfig(settings)
+    context = Context(settings, token, preview=pulumi.runtime.is_dry_run(), api_url=api_url,
+                      kubeconfig=plain_kubeconfig)
     try:
-        preflight.run(Context(settings, token, preview=pulumi.runtime.is_dry_run(), api_url=api_url,
-                              kubeconfig=plain_kubeconfig))
+        preflight.run(context)
         manifest = flux_manifest.install_manifest(settings.flux_version)
     except (preflight.PreflightFailed, flux_manifest.FluxManifestError) as error:
         raise pulumi.RunError(str(error)) from None
     password = (None if settings.registry.is_local
                 else pulumi.Config(PROJECT).require_secret("imageRegistryPassword"))
     kubeconfig = pulumi.Output.secret(plain_kubeconfig) if plain_kubeconfig is not None else None
-    return Setup(settings, token, api_url, manifest, password, kubeconfig)
+    labels = context.server_labels if isinstance(settings.cluster, K3dClusterSettings) else None
+    return Setup(settings, token, api_url, manifest, password, kubeconfig, labels)
 
 
 def require_cli(version_range: str) -> None:
@@ -104,8 +106,7 @@ def _plain_kubeconfig(settings: Settings) -> str | None:
 def cluster(setup: Setup) -> Cluster | ExistingCluster:
     settings = setup.settings
     if isinstance(settings.cluster, K3dClusterSettings):
-        labels = server_labels(run_process, settings.cluster.name)
-        instance = instance_of(labels, settings.stack)
+        instance = instance_of(setup.server_labels, settings.stack)
         if instance == UNKNOWN_INSTANCE:
             _cannot_tell_whether_the_cluster_runs(settings)
         return Cluster("cluster", ClusterArgs(settings.stack, settings.cluster, settings.registry, instance))

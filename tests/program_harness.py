@@ -22,7 +22,7 @@ import pulumi
 import yaml
 from pulumi.runtime import mocks, rpc
 
-from progressive_delivery import cluster, pins, program_setup
+from progressive_delivery import cluster, pins, preflight_context
 from progressive_delivery.project import PROJECT, PROJECT_ROOT
 
 COMMAND = "command:local:Command"  # the type of every command resource
@@ -249,7 +249,7 @@ def run_under_mocks(stack: str, body: Callable[[], Any], config: Mapping[str, st
     with _environment(env or {}), _patched(pulumi, "export", record), \
             _patched(pulumi.runtime, "require_pulumi_version", require_version), \
             _patched(pins, "flux_install", lambda: pins.Download(pins.pin("flux").source, digest)), \
-            _patched(program_setup, "server_labels", docker_sees or running_cluster(stack)):
+            _patched(preflight_context, "server_labels", docker_sees or running_cluster(stack)):
         run()
     return evaluation
 

@@ -36,11 +36,11 @@ import pulumi_kubernetes as k8s
 from pulumi_command import local
 
 from .process import Runner, ToolMissing
+from .project import STACK_LABEL
 from .providers import kubernetes_provider
 from .settings import K3dClusterSettings, RegistrySettings
 from .shell import BASH, script
 
-IDENTITY_LABEL = "progressive-delivery.stack"
 INSTANCE_LABEL = "progressive-delivery.instance"
 # The instance id when Docker cannot tell whether the cluster runs.
 UNKNOWN_INSTANCE = "unknown"
@@ -141,7 +141,7 @@ def instance_of(labels: dict[str, str] | None, stack: str) -> str:
     """The instance id the cluster command is registered with (see the module's docstring)."""
     if labels is None:
         return UNKNOWN_INSTANCE
-    if labels.get(IDENTITY_LABEL) == stack and labels.get(INSTANCE_LABEL):
+    if labels.get(STACK_LABEL) == stack and labels.get(INSTANCE_LABEL):
         return labels[INSTANCE_LABEL]
     return uuid.uuid4().hex[:12]
 
@@ -169,7 +169,7 @@ class Cluster(pulumi.ComponentResource):
         cluster = args.cluster
         environment = {
             "STACK": args.stack,
-            "IDENTITY_LABEL": IDENTITY_LABEL,
+            "IDENTITY_LABEL": STACK_LABEL,
             "INSTANCE_LABEL": INSTANCE_LABEL,
             "INSTANCE": args.instance,
             "CLUSTER_NAME": cluster.name,

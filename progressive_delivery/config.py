@@ -25,7 +25,6 @@ from .setting_reader import SettingReader, key
 from .settings import (
     CLUSTER_PROVIDERS,
     EXISTING,
-    HOST_PORT_KEYS,
     K3D,
     K3D_GATEWAY_SERVICE_TYPE,
     LOCAL_REGISTRY,
@@ -36,6 +35,7 @@ from .settings import (
     RegistrySettings,
     RepositorySettings,
     Settings,
+    host_port_keys,
 )
 from .stack_files import (
     StackFileError,
@@ -194,10 +194,9 @@ def _k3d_cluster(r: SettingReader, name: str) -> tuple[K3dClusterSettings, int |
     agents = r.integer("clusterAgents", 0, 20, "use 0 (workloads run on the server) to 20 agents")
     k3s_image = r.text("k3sImage", _k3s_image_problem)
     hint = "use a free host port between 1024 and 65535"
-    ports = {port: r.integer(port, 1024, 65535, hint) for port in HOST_PORT_KEYS[:2]}
-    if r.value("imageRepository") == LOCAL_REGISTRY:
-        ports["registryPort"] = r.integer("registryPort", 1024, 65535, hint)
-    else:
+    local_registry = r.value("imageRepository") == LOCAL_REGISTRY
+    ports = {setting: r.integer(setting, 1024, 65535, hint) for setting in host_port_keys(local_registry)}
+    if not local_registry:
         r.refuse(["registryPort"], "applies only to the local registry (imageRepository: local)")
     seen: dict[int, str] = {}
     for setting, port in ports.items():
@@ -282,7 +281,7 @@ def _check_token(r: SettingReader, token: str | None) -> None:
                           "`pulumi config set --secret github:token` (it asks for the value) "
                           "(a token with the 'repo' scope, or fine-grained with Administration "
                           "and Contents read-write)")
-    elif token != token.strip() or names.hygiene_problem(token):
+    elif names.hygiene_problem(token):
         r.problems.append("github:token: the token has surrounding whitespace or a line break; "
                           "set it again without them")
 

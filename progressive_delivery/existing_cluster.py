@@ -19,13 +19,12 @@ from .contract import APP_NAMESPACE, FLUX_NAMESPACE
 from .kube import KubeconfigUnusable, Kubectl, KubeError
 from .kubeconfig import private_file
 from .preflight_context import Context
-from .project import PLATFORM_DIR
+from .project import PLATFORM_DIR, STACK_LABEL
 from .providers import kubernetes_provider
 from .settings import ExistingClusterSettings
 
 # Label the program puts on Flux's namespace: Flux found without it was installed by someone else.
-OWNER_LABEL = "progressive-delivery.stack"
-OWNER_JSONPATH = "jsonpath={.metadata.labels.progressive-delivery\\.stack}"
+OWNER_JSONPATH = "jsonpath={.metadata.labels." + STACK_LABEL.replace(".", "\\.") + "}"
 # CRDs of what the platform installs (Istio, Flagger): found without the stack's Flux, someone else's.
 PLATFORM_CRD_SUFFIXES = (".istio.io", ".flagger.app")
 # Cluster-wide permissions the platform needs to install Flux, Istio and Flagger.
@@ -115,7 +114,7 @@ def _foreign_flux(kubectl: Kubectl, stack: str) -> list[str]:
     if not kubectl.answer("get", "crd", "kustomizations.kustomize.toolkit.fluxcd.io", "-o", "name"):
         return []
     return [f"Flux is already installed on this cluster (CRD kustomizations.kustomize.toolkit.fluxcd.io) and "
-            f"not by stack {stack} (namespace {FLUX_NAMESPACE} has no {OWNER_LABEL}={stack} label); uninstall it "
+            f"not by stack {stack} (namespace {FLUX_NAMESPACE} has no {STACK_LABEL}={stack} label); uninstall it "
             "(`flux uninstall`) or use another cluster"]
 
 

@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from . import pins
+from .project import cache_directory
 
 LOCAL_FILE_VARIABLE = "PD_FLUX_MANIFEST"
 DOWNLOAD_TIMEOUT_SECONDS = 60.0
@@ -27,11 +28,6 @@ DOWNLOAD_TIMEOUT_SECONDS = 60.0
 
 class FluxManifestError(Exception):
     """The manifest cannot be had or does not match its pinned digest; the message says what to do."""
-
-
-def cache_dir(env: Mapping[str, str]) -> Path:
-    base = env.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "progressive-delivery" / "flux"
 
 
 def _download(url: str) -> bytes:
@@ -50,7 +46,7 @@ def install_manifest(version: str, env: Mapping[str, str] | None = None,
                                 f"install manifest's sha256 is recorded; use {pinned}")
     download_pin = pins.flux_install()
     expected = download_pin.sha256
-    cached = cache_dir(env) / version / "install.yaml"
+    cached = cache_directory("flux", env) / version / "install.yaml"
     local = env.get(LOCAL_FILE_VARIABLE)
     if local:
         return _verified(_read(Path(local), LOCAL_FILE_VARIABLE), expected, f"{LOCAL_FILE_VARIABLE}={local}")

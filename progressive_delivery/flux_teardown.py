@@ -33,7 +33,7 @@ from pulumi_command import local
 
 from .contract import FLUX_NAMESPACE, FLUX_SYNC_NAME
 from .settings import ExistingClusterSettings
-from .shell import BASH, KUBECONFIG_VARIABLE, KUBECTL_FROM_ENVIRONMENT, script
+from .shell import BASH, KUBECTL_FROM_ENVIRONMENT, kubectl_environment, script
 
 # Label kustomize-controller puts on every object it applies.
 APPLIED_BY_LABEL = "kustomize.toolkit.fluxcd.io/name"
@@ -113,15 +113,13 @@ class FluxTeardown(pulumi.ComponentResource):
     def __init__(self, name: str, args: FluxTeardownArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("progressive-delivery:cluster:FluxTeardown", name, None, opts)
         environment: dict[str, pulumi.Input[str]] = {
-            KUBECONFIG_VARIABLE: pulumi.Output.secret(args.kubeconfig),
+            **kubectl_environment(args.kubeconfig, args.cluster.context),
             "FLUX_NAMESPACE": FLUX_NAMESPACE,
             "FLUX_SYNC_NAME": FLUX_SYNC_NAME,
             "CHART_CRD_GROUPS": " ".join(CHART_CRD_GROUPS),
             "TEARDOWN_MINUTES": str(args.minutes),
             "APPLIED_BY_LABEL": APPLIED_BY_LABEL,
         }
-        if args.cluster.context:
-            environment["KUBE_CONTEXT"] = args.cluster.context
         self.command = local.Command(
             name,
             create="true",

@@ -9,7 +9,7 @@ import pulumi
 from pulumi_command import local
 
 from .settings import ExistingClusterSettings
-from .shell import BASH, KUBECONFIG_VARIABLE, KUBECTL_FROM_ENVIRONMENT, script
+from .shell import BASH, KUBECTL_FROM_ENVIRONMENT, kubectl_environment, script
 
 # The ingress gateway the tree installs (platform/infrastructure/base/releases/istio-ingress).
 GATEWAY_NAMESPACE = "istio-ingress"
@@ -65,13 +65,11 @@ class GatewayAddress(pulumi.ComponentResource):
         super().__init__("progressive-delivery:cluster:GatewayAddress", name, None, opts)
         cluster = args.cluster
         environment: dict[str, pulumi.Input[str]] = {
-            KUBECONFIG_VARIABLE: pulumi.Output.secret(args.kubeconfig),
+            **kubectl_environment(args.kubeconfig, cluster.context),
             "GATEWAY_NAMESPACE": GATEWAY_NAMESPACE,
             "GATEWAY_SERVICE": GATEWAY_SERVICE,
             "WAIT_SECONDS": str(WAIT_SECONDS),
         }
-        if cluster.context:
-            environment["KUBE_CONTEXT"] = cluster.context
         command = local.Command(name, create=READ_ADDRESS, environment=environment, interpreter=BASH,
                                 add_previous_output_in_env=False,
                                 opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.after)))

@@ -9,10 +9,10 @@ import shutil
 import socket
 
 from . import pins
-from .cluster import IDENTITY_LABEL
 from .config import key
 from .preflight_context import Context
 from .process import Runner, ToolMissing
+from .project import STACK_LABEL
 
 # The oldest Docker Engine the program is written for (its BuildKit builds the echo-version image).
 MINIMUM_DOCKER = 24
@@ -79,7 +79,7 @@ def k3d_version_problems(runner: Runner) -> list[str]:
 def port_problems(context: Context) -> list[str]:
     """Host ports that are taken, unless this stack's own cluster holds them."""
     settings = context.settings
-    if (context.server_labels or {}).get(IDENTITY_LABEL) == settings.stack:
+    if (context.server_labels or {}).get(STACK_LABEL) == settings.stack:
         return []
     return [f"{key(setting)}: port {port} on 127.0.0.1 is already in use; stop what holds it or choose "
             f"another port (`pulumi config set {key(setting)} <port>`)"

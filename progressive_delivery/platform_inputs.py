@@ -23,7 +23,6 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
-import yaml
 
 from .contract import (
     APP_NAMESPACE,
@@ -92,7 +91,7 @@ class PlatformInputs(pulumi.ComponentResource):
         settings = args.settings
         here = pulumi.ResourceOptions(parent=self, depends_on=list(args.after))
 
-        gateway_values = yaml.safe_dump(settings.gateway.helm_values(), sort_keys=True)
+        gateway_values = settings.gateway.values_yaml()
         self.settings_configmap = k8s.core.v1.ConfigMap(
             f"{name}-cluster-settings",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=SETTINGS_CONFIGMAP, namespace=FLUX_NAMESPACE,

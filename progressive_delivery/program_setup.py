@@ -16,12 +16,12 @@ import pulumi_github as github
 
 from . import config, flux_manifest, pins, preflight
 from .cluster import UNKNOWN_INSTANCE, Cluster, ClusterArgs, instance_of
-from .existing_cluster import OWNER_LABEL, ExistingCluster, ExistingClusterArgs
+from .existing_cluster import ExistingCluster, ExistingClusterArgs
 from .flux_teardown import FluxTeardown, FluxTeardownArgs
 from .gateway_address import GatewayAddress, GatewayAddressArgs
 from .github_access import DEFAULT_API_URL, api_url_problem
 from .preflight_context import Context
-from .project import PLATFORM_DIR, PROJECT
+from .project import PLATFORM_DIR, PROJECT, STACK_LABEL
 from .providers import github_provider
 from .settings import ExistingClusterSettings, K3dClusterSettings, Settings
 
@@ -41,7 +41,7 @@ class Setup:
     @property
     def owner_labels(self) -> dict[str, str]:
         """Labels marking what the stack installs as its own."""
-        return {OWNER_LABEL: self.settings.stack}
+        return {STACK_LABEL: self.settings.stack}
 
     def github_provider(self) -> github.Provider:
         return github_provider("github", self.settings.repository.owner, self.token,
@@ -61,7 +61,7 @@ def prepare() -> Setup:
         settings = config.load_from_pulumi()
     except config.SettingsError as error:
         raise pulumi.RunError(str(error)) from None
-    if not (PLATFORM_DIR / "clusters" / settings.stack).is_dir():
+    if not (PLATFORM_DIR / settings.flux_path).is_dir():
         raise pulumi.RunError(f"platform/clusters/{settings.stack} does not exist: every stack needs its Flux "
                               "Kustomizations there (copy clusters/staging and adapt its paths)")
     token = config.github_token() or ""

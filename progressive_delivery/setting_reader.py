@@ -89,6 +89,5 @@ class SettingReader:
     def check_hygiene(self) -> None:
         """No control characters, and no leading or trailing whitespace, in any text value."""
         for name, value in self.raw.items():
-            problem = names.hygiene_problem(value) if isinstance(value, str) else None
-            if problem:
+            if problem := names.hygiene_problem(value):
                 self.fail(name, f"{problem}; write the value on one line without surrounding spaces")

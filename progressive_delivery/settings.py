@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import yaml
+
 from .project import APP_NAME
 
 K3D = "k3d"
@@ -17,6 +19,11 @@ REGISTRY_CONTAINER_PORT = 5000
 K3D_GATEWAY_SERVICE_TYPE = "LoadBalancer"
 # Settings holding a k3d stack's host ports (the last only with the local registry).
 HOST_PORT_KEYS = ("httpPort", "apiPort", "registryPort")
+
+
+def host_port_keys(local_registry: bool) -> tuple[str, ...]:
+    """The settings naming host ports a k3d stack binds: the registry's only when it runs beside the cluster."""
+    return HOST_PORT_KEYS if local_registry else HOST_PORT_KEYS[:2]
 
 
 @dataclass(frozen=True)
@@ -65,6 +72,10 @@ class GatewaySettings:
         if self.annotations:
             service["annotations"] = dict(self.annotations)
         return {"service": service}
+
+    def values_yaml(self) -> str:
+        """helm_values() as the text of the ConfigMap the gateway release reads its values from."""
+        return yaml.safe_dump(self.helm_values(), sort_keys=True)
 
 
 @dataclass(frozen=True)
@@ -167,10 +178,10 @@ class Settings:
         """The host ports a k3d stack binds, by setting (none on an existing cluster)."""
         if not isinstance(self.cluster, K3dClusterSettings):
             return {}
-        ports = dict(zip(HOST_PORT_KEYS, (self.cluster.http_port, self.cluster.api_port), strict=False))
-        if self.registry.is_local and self.registry.port:
-            ports["registryPort"] = self.registry.port
-        return ports
+        values = {"httpPort": self.cluster.http_port, "apiPort": self.cluster.api_port,
+                  "registryPort": self.registry.port}
+        return {setting: port for setting in host_port_keys(self.registry.is_local)
+                if (port := values[setting])}
 
     def image(self, version: str) -> str:
         """The echo-version image reference for `version`, as pushed."""

@@ -12,6 +12,8 @@ import shlex
 import sys
 from pathlib import Path
 
+import pulumi
+
 from .project import PROJECT_ROOT
 
 # `bash -c SCRIPT`: strict mode is set by the scripts themselves.
@@ -28,6 +30,14 @@ chmod 600 "$kubeconfig"
 printf '%s\\n' "${KUBECONFIG_VARIABLE}" > "$kubeconfig"
 k() {{ kubectl --kubeconfig "$kubeconfig" ${{KUBE_CONTEXT:+--context "$KUBE_CONTEXT"}} --request-timeout=30s "$@"; }}
 """
+
+
+def kubectl_environment(kubeconfig: pulumi.Input[str], context: str | None) -> dict[str, pulumi.Input[str]]:
+    """What KUBECTL_FROM_ENVIRONMENT reads: the kubeconfig, marked secret, and the context when one is set."""
+    environment: dict[str, pulumi.Input[str]] = {KUBECONFIG_VARIABLE: pulumi.Output.secret(kubeconfig)}
+    if context:
+        environment["KUBE_CONTEXT"] = context
+    return environment
 
 
 def project_python() -> str:

@@ -17,7 +17,7 @@ import yaml
 
 from .project import PROJECT, PROJECT_ROOT
 from .setting_reader import SettingReader
-from .settings import HOST_PORT_KEYS, LOCAL_REGISTRY
+from .settings import LOCAL_REGISTRY, host_port_keys
 
 PREFIX = f"{PROJECT}:"
 
@@ -86,7 +86,7 @@ def footprint_of(stack: str, value: Callable[[str], Any], owner_from_env: str) -
         cluster = ("k3d", str(value("clusterName")))
         ports = {}
         local = str(value("imageRepository")) == LOCAL_REGISTRY
-        for key in HOST_PORT_KEYS if local else HOST_PORT_KEYS[:2]:
+        for key in host_port_keys(local):
             try:
                 ports[int(str(value(key)))] = key
             except ValueError:

@@ -210,7 +210,7 @@ def evaluate(stack: str, overrides: Mapping[str, str | None] | None = None,
 
 def running_cluster(stack: str) -> Callable[..., dict[str, str]]:
     """What Docker says of a k3d cluster this stack created and runs (instance `RUNNING_INSTANCE`)."""
-    labels = {cluster.IDENTITY_LABEL: stack, cluster.INSTANCE_LABEL: RUNNING_INSTANCE}
+    labels = {cluster.STACK_LABEL: stack, cluster.INSTANCE_LABEL: RUNNING_INSTANCE}
     return lambda runner, name: labels
 
 

@@ -62,7 +62,7 @@ esac
 
 ENVIRONMENT = {
     "STACK": "test",
-    "IDENTITY_LABEL": cluster.IDENTITY_LABEL,
+    "IDENTITY_LABEL": cluster.STACK_LABEL,
     "INSTANCE_LABEL": cluster.INSTANCE_LABEL,
     "INSTANCE": "4f2a9c",
     "CLUSTER_NAME": "pd-test",
@@ -122,7 +122,7 @@ def test_create_makes_the_labelled_cluster_and_prints_only_the_kubeconfig(machin
                      "--api-port 127.0.0.1:6550", "--port 127.0.0.1:8080:80@loadbalancer",
                      "--k3s-arg --disable=traefik@server:*", "--kubeconfig-update-default=false",
                      "--kubeconfig-switch-context=false", "--wait",
-                     f"--runtime-label {cluster.IDENTITY_LABEL}=test@server:*",
+                     f"--runtime-label {cluster.STACK_LABEL}=test@server:*",
                      f"--runtime-label {cluster.INSTANCE_LABEL}=4f2a9c@server:*"):
         assert expected in create
     assert "--registry-create" not in create

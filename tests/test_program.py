@@ -76,11 +76,11 @@ def test_a_cluster_deleted_by_hand_is_created_again_and_a_running_one_kept():
         assert command.plain("environment")["INSTANCE"] in command.plain("triggers")
         return command.plain("environment")["INSTANCE"]
 
-    running = {cluster.IDENTITY_LABEL: "staging", cluster.INSTANCE_LABEL: "4f2a9c"}
+    running = {cluster.STACK_LABEL: "staging", cluster.INSTANCE_LABEL: "4f2a9c"}
     assert instance(running) == instance(running) == "4f2a9c", "an unchanged cluster is never replaced"
     gone = instance({})
     assert gone not in ("4f2a9c", cluster.UNKNOWN_INSTANCE) and instance({}) != gone, "a missing one is"
-    assert instance({cluster.IDENTITY_LABEL: "production", cluster.INSTANCE_LABEL: "4f2a9c"}) != "4f2a9c"
+    assert instance({cluster.STACK_LABEL: "production", cluster.INSTANCE_LABEL: "4f2a9c"}) != "4f2a9c"
 
 
 def test_without_docker_an_update_stops_and_a_preview_warns():

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import yaml
 
+from ..project import cache_directory
 from .access import YAML_LOADER
 from .blocked import set_aside
 from .budget import compute
@@ -27,7 +28,7 @@ from .load.targets import Target, stack_targets, tree_target
 from .load.tree import SourceTree, is_under, load_tree
 from .model import Findings, InputError
 from .online import verify
-from .render.charts import ChartSources, archive_directory, user_cache
+from .render.charts import ChartSources, archive_directory
 from .render.repository import Network
 from .render.stage import add_runtime_objects, render_cluster
 from .report import Report
@@ -92,7 +93,7 @@ def run(platform_dir: Path, stacks: Sequence[str] | None = None, crds_dir: Path 
     network = Network() if online is None else Network(enabled=online)
     if online is False:
         network.off("offline by request")
-    sources = ChartSources(archive_directory(charts_dir), user_cache(), network, platform_dir)
+    sources = ChartSources(archive_directory(charts_dir), cache_directory("charts"), network, platform_dir)
     with tempfile.TemporaryDirectory(prefix="pd-check-") as folder:
         work = Path(folder)
         artifact = materialize(platform_dir, tree.files, work / "artifact")

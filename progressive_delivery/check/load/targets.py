@@ -13,8 +13,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 from ..model import InputError, KubeObject
 from .provided import provided_objects
 from .tree import normalise
@@ -79,7 +77,7 @@ def stack_targets(platform_dir: Path, stacks: Sequence[str] | None, project_root
         settings_file = f"Pulumi.{stack}.yaml"
         # An existing cluster's Kubernetes version is not known offline: the pinned k3s image's stands in.
         image = getattr(settings.cluster, "k3s_image", None) or str(DEFAULTS["k3sImage"])
-        gateway = yaml.safe_dump(settings.gateway.helm_values(), sort_keys=True)
+        gateway = settings.gateway.values_yaml()
         targets.append(Target(
             name=stack, cluster_path=cluster_path,
             kube_version=kube_version(image, f"{settings_file} k3sImage"),

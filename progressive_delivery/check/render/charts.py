@@ -99,11 +99,6 @@ def archive_directory(charts_dir: Path | None) -> Path | None:
     return Path(given)
 
 
-def user_cache() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "progressive-delivery" / "charts"
-
-
 def nearest(versions: list[str], constraint: str) -> str | None:
     """The version closest to an exact pin (same major and minor first, lower before higher), or the
     highest version for a range."""

@@ -36,6 +36,21 @@ def available_stacks(root: Path = PROJECT_ROOT) -> list[str]:
 
 def read_stack_file(stack: str, root: Path = PROJECT_ROOT) -> dict[str, Any]:
     """Raw `progressive-delivery:` values of a stack file (secure values excluded)."""
+    return {key[len(PREFIX):]: value for key, value in _stack_config(stack, root).items()
+            if isinstance(key, str) and key.startswith(PREFIX) and not _is_secure(value)}
+
+
+def plain_secrets(stack: str, keys: Sequence[str], root: Path = PROJECT_ROOT) -> list[str]:
+    """Full keys among `keys` (e.g. `github:token`) that the stack file holds in plain text."""
+    try:
+        config = _stack_config(stack, root)
+    except StackFileError:
+        return []
+    return [name for name in keys if name in config and not _is_secure(config[name])]
+
+
+def _stack_config(stack: str, root: Path) -> dict[Any, Any]:
+    """The `config:` mapping of a stack file, every namespace; StackFileError naming the file otherwise."""
     path = stack_file(stack, root)
     if not path.is_file():
         known = ", ".join(available_stacks(root)) or "none"
@@ -49,20 +64,7 @@ def read_stack_file(stack: str, root: Path = PROJECT_ROOT) -> dict[str, Any]:
     config = (document.get("config") or {}) if isinstance(document, dict) else None
     if not isinstance(config, dict):
         raise StackFileError(f"{path.name}: 'config' must be a mapping of settings")
-    return {key[len(PREFIX):]: value for key, value in config.items()
-            if isinstance(key, str) and key.startswith(PREFIX) and not _is_secure(value)}
-
-
-def plain_secrets(stack: str, keys: Sequence[str], root: Path = PROJECT_ROOT) -> list[str]:
-    """Full keys among `keys` (e.g. `github:token`) that the stack file holds in plain text."""
-    try:
-        document = yaml.safe_load(stack_file(stack, root).read_text(encoding="utf-8")) or {}
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
-        return []
-    config = document.get("config") if isinstance(document, dict) else None
-    if not isinstance(config, dict):
-        return []
-    return [name for name in keys if name in config and not _is_secure(config[name])]
+    return config
 
 
 def _is_secure(value: Any) -> bool:

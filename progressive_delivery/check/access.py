@@ -35,6 +35,11 @@ def mapping(data: Any, *path: str) -> dict[str, Any]:
     return found if isinstance(found, dict) else {}
 
 
+def string_map(data: Any, *path: str) -> dict[str, str]:
+    """The mapping at `path` with keys and values as strings (labels, selectors, data), or {}."""
+    return {str(k): str(v) for k, v in mapping(data, *path).items()}
+
+
 def sequence(data: Any, *path: str) -> list[Any]:
     """The list at `path`, or [] when it is missing or not a list."""
     found = value(data, *path)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from .access import string_map
+
 PROGRAM = "program"          # applied_by of objects the Pulumi program (or flux bootstrap) creates
 CLUSTER = "cluster"          # applied_by of objects every cluster has
 
@@ -65,8 +67,7 @@ class KubeObject:
 
     @property
     def labels(self) -> dict[str, str]:
-        labels = self.metadata.get("labels")
-        return {str(k): str(v) for k, v in labels.items()} if isinstance(labels, dict) else {}
+        return string_map(self.metadata, "labels")
 
     @property
     def spec(self) -> dict[str, Any]:

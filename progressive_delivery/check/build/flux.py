@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..access import mapping, mappings, text
+from ..access import mapping, mappings, string_map, text
 from ..load.tree import normalise
 from ..model import CLUSTER, KubeObject
 from ..view import ClusterView
@@ -232,7 +232,7 @@ def _decrypted(owner: KubeObject, body: dict[str, Any]) -> bool:
 def _set_common_metadata(body: dict[str, Any], common: dict[str, Any]) -> None:
     """spec.commonMetadata on an object (fluxcd/pkg ssa/utils SetCommonMetadata: set, overwriting)."""
     for key in ("labels", "annotations"):
-        values = mapping(common, key)
+        values = string_map(common, key)
         if values:
             metadata = body.setdefault("metadata", {})
-            metadata[key] = {**mapping(metadata, key), **{str(k): str(v) for k, v in values.items()}}
+            metadata[key] = {**mapping(metadata, key), **values}

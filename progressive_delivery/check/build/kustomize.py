@@ -32,6 +32,7 @@ import yaml
 from ... import klog
 from ..access import YAML_LOADER, mapping, sequence
 from ..cache import ContentCache
+from ..load.tree import KUSTOMIZATION_FILES
 from ..model import InputError
 from .generator import GenerateError, generate, secure_join
 
@@ -180,7 +181,6 @@ _PATH_LISTS = ("resources", "components", "bases", "crds", "patchesStrategicMerg
 # ... as lists of objects with a `path`, and generators whose `files` (`[key=]path`), `envs` and `env` do.
 _PATH_OBJECTS = ("patches", "patchesJson6902", "replacements")
 _GENERATORS = ("configMapGenerator", "secretGenerator")
-_KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 
 
 def outside_reference(root: Path) -> str:
@@ -190,7 +190,7 @@ def outside_reference(root: Path) -> str:
     the build there (fluxcd/pkg@kustomize/v1.35.4 SecureBuild); here it must not even be read, since
     the check also runs on branch content nobody here wrote.
     """
-    for name in _KUSTOMIZATION_FILES:
+    for name in KUSTOMIZATION_FILES:
         for file in root.rglob(name):
             try:
                 content = yaml.load(file.read_text(encoding="utf-8"), Loader=YAML_LOADER)

@@ -24,7 +24,7 @@ from typing import Any
 
 import yaml
 
-from ..access import YAML_LOADER, mapping, mappings, text
+from ..access import YAML_LOADER, mapping, mappings, string_map, text
 from ..model import Findings, KubeObject
 from .envsubst import SubstitutionError, parse, substitute
 
@@ -44,12 +44,12 @@ class Variables:
 def object_data(source: KubeObject) -> dict[str, str]:
     """The data of a ConfigMap or Secret as the cluster holds it (Secret data decoded; stringData counts,
     as the API server turns it into data)."""
-    data = {str(k): str(v) for k, v in mapping(source.body, "data").items()}
+    data = string_map(source.body, "data")
     if source.kind == "Secret":
         for key, value in data.items():
             with contextlib.suppress(binascii.Error, UnicodeDecodeError):
                 data[key] = base64.b64decode("".join(value.split()), validate=True).decode()
-        data.update({str(k): str(v) for k, v in mapping(source.body, "stringData").items()})
+        data.update(string_map(source.body, "stringData"))
     return data
 
 

@@ -143,7 +143,7 @@ def load_tree(root: Path, spec_ignore: str | None = None) -> SourceTree:
         raise InputError(f"{root}: cannot be read ({error.strerror})") from None
     tree = SourceTree(root=root, files=listing.files, skipped=listing.skipped)
     for rel in tree.files:
-        if not rel.endswith(_YAML_SUFFIXES) and rel.rsplit("/", 1)[-1] != "Kustomization":
+        if not rel.endswith(_YAML_SUFFIXES) and rel.rsplit("/", 1)[-1] not in KUSTOMIZATION_FILES:
             continue
         try:
             text = (root / rel).read_text(encoding="utf-8", errors="replace")

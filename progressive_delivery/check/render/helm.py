@@ -27,7 +27,7 @@ from typing import Any
 
 import yaml
 
-from ..access import YAML_LOADER, mapping, mappings, sequence, text
+from ..access import YAML_LOADER, mapping, mappings, sequence, string_map, text
 from ..cache import ContentCache
 from ..model import KubeObject
 from ..semver_range import RangeError, parse_range
@@ -164,9 +164,9 @@ def render(release: KubeObject, chart: Any, chart_key: str, values: dict[str, An
         if isinstance(renderer.get("kustomize"), dict):
             objects = _kustomize([_in_namespace(o, namespace, is_namespaced) for o in objects],
                                  renderer["kustomize"], workdir)
-    labels = {**{str(k): str(v) for k, v in mapping(release.spec, "commonMetadata", "labels").items()},
+    labels = {**string_map(release.spec, "commonMetadata", "labels"),
               ORIGIN_LABELS[0]: release.name, ORIGIN_LABELS[1]: release.namespace}
-    annotations = {str(k): str(v) for k, v in mapping(release.spec, "commonMetadata", "annotations").items()}
+    annotations = string_map(release.spec, "commonMetadata", "annotations")
     for body in objects:
         body = _in_namespace(body, namespace, is_namespaced)
         metadata = body["metadata"]

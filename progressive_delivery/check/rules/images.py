@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from ..access import mapping, mappings, text
-from ..load.tree import Marker, is_under, normalise
+from ..load.tree import KUSTOMIZATION_FILES, Marker, is_under, normalise
 from ..model import KubeObject
 from ..semver_range import RangeError, parse_range
 from ..view import ClusterView, containers, pod_template, selector_matches
@@ -143,7 +143,7 @@ def image_entries(view: ClusterView) -> None:
     images = _deployed_images(view)
     values = view.target.values
     for path in sorted(view.reachable):
-        if path.rsplit("/", 1)[-1] not in ("kustomization.yaml", "kustomization.yml", "Kustomization"):
+        if path.rsplit("/", 1)[-1] not in KUSTOMIZATION_FILES:
             continue
         content = next((d for d in view.tree.documents(path) if isinstance(d, dict)), {})
         for entry in mappings(content, "images"):

@@ -4,7 +4,7 @@ sidecars, routes reach Services."""
 from __future__ import annotations
 
 from ...contract import GATEWAY_VALUES_CONFIGMAP
-from ..access import mapping, mappings, sequence, text
+from ..access import mapping, mappings, sequence, string_map, text
 from ..model import KubeObject
 from ..view import ClusterView, containers, pod_template, selector_matches
 from .registry import rule
@@ -19,10 +19,10 @@ GATEWAY_HTTP_PORT = 80                             # the load balancer port of t
 
 @rule("Istio Gateway selectors")
 def gateway_selectors(view: ClusterView) -> None:
-    pods = [(w, {str(k): str(v) for k, v in mapping(pod_template(w), "metadata", "labels").items()})
+    pods = [(w, _pod_labels(w))
             for w in view.valid("Deployment", "DaemonSet", "StatefulSet")]
     for gateway in view.from_tree("Gateway"):
-        selector = {str(k): str(v) for k, v in mapping(gateway.spec, "selector").items()}
+        selector = string_map(gateway.spec, "selector")
         if gateway.group != ISTIO_NETWORKING or not selector:
             continue
         if any(all(labels.get(k) == v for k, v in selector.items()) for _, labels in pods):
@@ -40,7 +40,7 @@ def gateway_selectors(view: ClusterView) -> None:
 
 
 def _pod_labels(workload: KubeObject) -> dict[str, str]:
-    return {str(k): str(v) for k, v in mapping(pod_template(workload), "metadata", "labels").items()}
+    return string_map(pod_template(workload), "metadata", "labels")
 
 
 def _service_ports(view: ClusterView, workload: KubeObject) -> list[tuple[KubeObject, int, int]]:
@@ -50,7 +50,7 @@ def _service_ports(view: ClusterView, workload: KubeObject) -> list[tuple[KubeOb
         pod_template(workload) or {}) for p in mappings(c, "ports")}
     found = []
     for service in view.valid("Service"):
-        selector = {str(k): str(v) for k, v in mapping(service.spec, "selector").items()}
+        selector = string_map(service.spec, "selector")
         if service.namespace != workload.namespace or not selector or not selector.items() <= labels.items():
             continue
         for entry in mappings(service.spec, "ports"):
@@ -70,7 +70,7 @@ def gateway_ports(view: ClusterView) -> None:
     resolvePorts, not for Services labelled experimental.istio.io/disable-gateway-port-translation, :173);
     only a listener on some targetPort of those Services receives their traffic."""
     for gateway in view.from_tree("Gateway"):
-        selector = {str(k): str(v) for k, v in mapping(gateway.spec, "selector").items()}
+        selector = string_map(gateway.spec, "selector")
         if gateway.group != ISTIO_NETWORKING or not selector:
             continue
         pods = [w for w in view.valid("Deployment", "DaemonSet", "StatefulSet")
@@ -136,7 +136,7 @@ def injection(view: ClusterView) -> None:
                 text(c, "name") == "istio-proxy" for c in mappings(template, "spec", "containers")):
             continue
         namespace_labels = {**namespace.labels, "kubernetes.io/metadata.name": namespace.name}
-        pod_labels = {str(k): str(v) for k, v in mapping(template, "metadata", "labels").items()}
+        pod_labels = string_map(template, "metadata", "labels")
         if any(selector_matches(mapping(w, "namespaceSelector"), namespace_labels)
                and selector_matches(mapping(w, "objectSelector"), pod_labels) for w in webhooks):
             continue

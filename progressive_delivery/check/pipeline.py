@@ -31,7 +31,7 @@ from .online import verify
 from .render.charts import ChartSources, archive_directory
 from .render.repository import Network
 from .render.stage import add_runtime_objects, render_cluster
-from .report import Report
+from .report import STAGES, Report
 from .rules import run_rules
 from .validate.catalog import Catalog
 from .validate.schemas import Validator, core_schemas
@@ -80,7 +80,7 @@ def run(platform_dir: Path, stacks: Sequence[str] | None = None, crds_dir: Path 
     """check_platform, also returning each cluster's view (every object it would hold, as checked)."""
     from ..config import PROJECT_ROOT
 
-    timings = dict.fromkeys(("load", "build", "render", "validate", "rules", "pins"), 0.0)
+    timings = dict.fromkeys(STAGES, 0.0)
     start = time.perf_counter()
     platform_dir = Path(platform_dir)
     if not platform_dir.is_dir():

@@ -24,6 +24,7 @@ import tempfile
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +52,12 @@ class Artifact:
 
     def tree_path(self, rel: str) -> str:
         return self.origins.get(rel, rel) if self.origins is not None else rel
+
+    @cached_property
+    def escape(self) -> str:
+        """The first path a kustomization file of the artifact names outside it ("" when none does); every
+        build of the artifact shares the answer."""
+        return outside_reference(self.directory)
 
 
 def materialize(root: Path, files: Sequence[str], into: Path) -> Artifact:
@@ -99,7 +106,6 @@ class BuiltDocument:
 class BuildResult:
     documents: list[BuiltDocument] = field(default_factory=list)
     error: str = ""                # kustomize's (or the generator's) message when the build fails
-    generated: bool = False        # Flux generated the kustomization (the path has none)
     keeps_origin: bool = False     # the Kustomization asked for origin annotations itself
 
 
@@ -135,7 +141,7 @@ class Kustomizer:
             directory = secure_join(scratch, request.path)
             if not directory.is_dir():
                 return BuildResult(error=f"kustomization path not found: {request.path}")
-            if escape := outside_reference(scratch):
+            if escape := request.artifact.escape:
                 return BuildResult(error=escape)
             try:
                 generated = generate(directory, json.loads(request.spec))
@@ -149,26 +155,19 @@ class Kustomizer:
             generated.file.write_text(json.dumps(content), encoding="utf-8")
             documents, error = self._kustomize(directory, scratch)
             if error:
-                return BuildResult(error=error, generated=generated.created)
-            if not asked:
-                for document in documents:
-                    drop_origin(document.body)
-            return BuildResult(documents, generated=generated.created, keeps_origin=asked)
+                return BuildResult(error=error)
+            return BuildResult(documents, keeps_origin=asked)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
 
     def _kustomize(self, directory: Path, scratch: Path) -> tuple[list[BuiltDocument], str]:
         assert self.kubectl is not None
-        try:
-            result = subprocess.run([self.kubectl, "kustomize", "--load-restrictor=LoadRestrictionsNone",
-                                     str(directory)], capture_output=True, text=True, timeout=TIMEOUT_SECONDS,
-                                    check=False)
-        except subprocess.TimeoutExpired:
-            return [], f"`kubectl kustomize` took longer than {TIMEOUT_SECONDS}s"
-        if result.returncode != 0:
-            return [], kustomize_error(result.stderr, scratch)
+        output, error = run_kustomize(directory, scratch, "--load-restrictor=LoadRestrictionsNone",
+                                      kubectl=self.kubectl)
+        if error:
+            return [], error
         documents = []
-        for text in split_documents(result.stdout):
+        for text in split_documents(output):
             body = yaml.load(text, Loader=YAML_LOADER)
             if isinstance(body, dict):
                 documents.append(BuiltDocument(body, text, _origin(body, directory, scratch)))
@@ -181,6 +180,19 @@ _PATH_LISTS = ("resources", "components", "bases", "crds", "patchesStrategicMerg
 # ... as lists of objects with a `path`, and generators whose `files` (`[key=]path`), `envs` and `env` do.
 _PATH_OBJECTS = ("patches", "patchesJson6902", "replacements")
 _GENERATORS = ("configMapGenerator", "secretGenerator")
+
+
+def run_kustomize(directory: Path, root: Path, *options: str, kubectl: str = "kubectl") -> tuple[str, str]:
+    """`kubectl kustomize [options] directory`: (its output, "") or ("", the failure in kustomize's words,
+    paths shown relative to `root`)."""
+    try:
+        result = subprocess.run([kubectl, "kustomize", *options, str(directory)], capture_output=True, text=True,
+                                timeout=TIMEOUT_SECONDS, check=False)
+    except subprocess.TimeoutExpired:
+        return "", f"`kubectl kustomize` took longer than {TIMEOUT_SECONDS}s"
+    if result.returncode != 0:
+        return "", kustomize_error(result.stderr, root)
+    return result.stdout, ""
 
 
 def outside_reference(root: Path) -> str:

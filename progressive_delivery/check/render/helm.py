@@ -18,7 +18,6 @@ import contextlib
 import hashlib
 import json
 import os
-import subprocess
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ from typing import Any
 import yaml
 
 from ..access import YAML_LOADER, mapping, mappings, sequence, string_map, text
+from ..build.kustomize import run_kustomize
 from ..cache import ContentCache
 from ..model import KubeObject
 from ..semver_range import RangeError, parse_range
@@ -204,10 +204,7 @@ def _kustomize(objects: list[dict[str, Any]], spec: dict[str, Any], workdir: Pat
         patches = [{k: p[k] for k in ("patch", "target") if k in p} for p in mappings(spec, "patches")]
         kustomization = {"resources": ["rendered.yaml"], "patches": patches, "images": list(sequence(spec, "images"))}
         Path(folder, "kustomization.yaml").write_text(json.dumps(kustomization), encoding="utf-8")
-        result = subprocess.run(["kubectl", "kustomize", folder], capture_output=True, text=True, check=False,
-                                timeout=60)
-        if result.returncode != 0:
-            from ..build.kustomize import kustomize_error
-
-            raise RenderError(f"postRenderers fail: {kustomize_error(result.stderr, Path(folder))}")
-        return [d for d in yaml.load_all(result.stdout, Loader=YAML_LOADER) if isinstance(d, dict)]
+        output, error = run_kustomize(Path(folder), Path(folder))
+        if error:
+            raise RenderError(f"postRenderers fail: {error}")
+        return [d for d in yaml.load_all(output, Loader=YAML_LOADER) if isinstance(d, dict)]

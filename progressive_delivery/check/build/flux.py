@@ -55,7 +55,7 @@ def build_cluster(view: ClusterView, kustomizer: Kustomizer, artifact: Artifact,
     """Add every object the cluster's Kustomizations apply to the view."""
     for obj in view.target.provided:
         view.add(obj)
-    root = next(o for o in view.target.provided if o.kind == "Kustomization")
+    root = view.target.sync_object("Kustomization")
     ref = mapping(root.spec, "sourceRef")
     walk = _Walk(view, artifact, (text(ref, "kind"), root.namespace, text(ref, "name")), workdir)
     pending = [item for item in [_schedule(walk, root)] if item]

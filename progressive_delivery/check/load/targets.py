@@ -46,6 +46,10 @@ class Target:
     def is_stack(self) -> bool:
         return bool(self.settings_file)
 
+    def sync_object(self, kind: str) -> KubeObject:
+        """The sync object of `kind` (GitRepository, Kustomization) the cluster starts from."""
+        return next(o for o in self.provided if o.kind == kind)
+
 
 def kube_version(text: str, where: str) -> str:
     """"1.33.5" from a k3s image (rancher/k3s:v1.33.5-k3s1) or a version; InputError naming `where`."""

@@ -51,7 +51,7 @@ def chart_ref(release: KubeObject, view: ClusterView) -> ChartRef | str:
             return ChartRef(chart, version, f"{url.rstrip('/')}/{chart}", oci=True, tag=not _parses(version),
                             insecure=source.spec.get("insecure") is True, version_field=field)
         return ChartRef(chart, version, url, version_field=field)
-    root = next(o for o in view.target.provided if o.kind == "GitRepository")
+    root = view.target.sync_object("GitRepository")
     if kind == "GitRepository" and (source.namespace, source.name) == (root.namespace, root.name):
         path = normalise(chart)
         if path.startswith("..") or not (view.tree.root / path / "Chart.yaml").is_file():
@@ -126,8 +126,7 @@ def _prepare(view: ClusterView, sources: ChartSources, release: KubeObject, helm
     try:
         values = release_values(release, view.get)
     except ValuesError as error:
-        view.findings.add(release, f"{error}; helm-controller fails this release (create it or mark it optional)")
-        view.unrendered[f"{release.namespace}/{release.name}"] = release_namespace(release)
+        _fail(view, release, f"{error}; helm-controller fails this release (create it or mark it optional)")
         return None
     ref = chart_ref(release, view)
     if isinstance(ref, str):
@@ -135,8 +134,7 @@ def _prepare(view: ClusterView, sources: ChartSources, release: KubeObject, helm
         return None
     problem = ref.problem()
     if problem:
-        view.findings.add(release, problem)
-        view.unrendered[f"{release.namespace}/{release.name}"] = release_namespace(release)
+        _fail(view, release, problem)
         return None
     located = sources.locate(ref)
     if located is None:
@@ -151,12 +149,10 @@ def _prepare(view: ClusterView, sources: ChartSources, release: KubeObject, helm
         if located.archive is not None:
             raise InputError(f"{located.archive}: not a readable chart archive ({' '.join(str(error).split())}); "
                              f"replace it with the chart's archive (helm pull) or remove it") from None
-        view.findings.add(release, f"chart {ref.name} {located.version} ({located.where}) cannot be loaded: {error}")
-        view.unrendered[f"{release.namespace}/{release.name}"] = release_namespace(release)
+        _fail(view, release, f"chart {ref.name} {located.version} ({located.where}) cannot be loaded: {error}")
         return None
     except ValuesError as error:
-        view.findings.add(release, str(error))
-        view.unrendered[f"{release.namespace}/{release.name}"] = release_namespace(release)
+        _fail(view, release, str(error))
         return None
     if not located.exact:
         view.notices.append(f"HelmRelease {release.namespace}/{release.name}: chart {ref.name} {ref.constraint} is "
@@ -171,8 +167,7 @@ def _render(view: ClusterView, job: _Job, api_versions: list[str], workdir: Path
         job.rendered = render(release, job.chart, job.key, job.values, view.target.kube_version, api_versions,
                               view.validator.is_namespaced, workdir)
     except RenderError as error:
-        view.findings.add(release, f"chart {job.chart.name} {job.chart.version}: {error}")
-        view.unrendered[f"{release.namespace}/{release.name}"] = release_namespace(release)
+        _fail(view, release, f"chart {job.chart.name} {job.chart.version}: {error}")
 
 
 def _add(view: ClusterView, job: _Job) -> None:
@@ -189,6 +184,12 @@ def _add(view: ClusterView, job: _Job) -> None:
             other = f"HelmRelease {previous.rendered_by}" if previous.rendered_by else \
                 f"Kustomization {previous.applied_by}"
             view.findings.add(obj, f"is also applied by {other} (from {previous.path}); keep one")
+
+
+def _fail(view: ClusterView, release: KubeObject, finding: str) -> None:
+    """A release helm-controller fails: the finding, and the release recorded as not rendered."""
+    view.findings.add(release, finding)
+    view.unrendered[f"{release.namespace}/{release.name}"] = release_namespace(release)
 
 
 def _skip(view: ClusterView, release: KubeObject, why: str) -> None:

@@ -76,7 +76,7 @@ def automations(view: ClusterView) -> None:
 
 
 def _appliers(view: ClusterView, policy: KubeObject, marker: Marker) -> list[KubeObject]:
-    root = next(o for o in view.target.provided if o.kind == "GitRepository")
+    root = view.target.sync_object("GitRepository")
     found = []
     for automation in view.valid("ImageUpdateAutomation"):
         source = _source(view, automation)

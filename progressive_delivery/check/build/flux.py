@@ -122,8 +122,7 @@ def _inputs_digest(walk: _Walk, path: str) -> str:
     """A digest of what a build of `path` in the tree reads (so that unrelated edits keep it cached)."""
     digest = hashlib.sha256()
     for rel in walk.view.tree.build_inputs(normalise(path)):
-        content = (walk.artifact.directory / rel).read_bytes()
-        digest.update(f"{rel}\0{len(content)}\0".encode() + content)
+        digest.update(f"{rel}\0{walk.artifact.file_digest(rel)}\n".encode())
     return digest.hexdigest()
 
 

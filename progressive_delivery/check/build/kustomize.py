@@ -49,9 +49,15 @@ class Artifact:
     directory: Path
     digest: str
     origins: dict[str, str] | None = None
+    file_digests: dict[str, str] = field(default_factory=dict)  # rel -> sha256, as materialize read them
 
     def tree_path(self, rel: str) -> str:
         return self.origins.get(rel, rel) if self.origins is not None else rel
+
+    def file_digest(self, rel: str) -> str:
+        """sha256 of a file of the artifact: as recorded when it was copied, else read now."""
+        known = self.file_digests.get(rel)
+        return known if known is not None else hashlib.sha256((self.directory / rel).read_bytes()).hexdigest()
 
     @cached_property
     def escape(self) -> str:
@@ -64,6 +70,7 @@ def materialize(root: Path, files: Sequence[str], into: Path) -> Artifact:
     """Copy `files` (relative to root) into `into` (created, even for no files); InputError when one cannot
     be read."""
     digest = hashlib.sha256()
+    file_digests: dict[str, str] = {}
     into.mkdir(parents=True, exist_ok=True)
     for rel in files:
         source, target = root / rel, into / rel
@@ -75,7 +82,8 @@ def materialize(root: Path, files: Sequence[str], into: Path) -> Artifact:
         target.write_bytes(content)
         digest.update(f"{rel}\0{len(content)}\0".encode())
         digest.update(content)
-    return Artifact(into, digest.hexdigest())
+        file_digests[rel] = hashlib.sha256(content).hexdigest()
+    return Artifact(into, digest.hexdigest(), file_digests=file_digests)
 
 
 @dataclass(frozen=True)

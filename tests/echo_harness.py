@@ -20,12 +20,13 @@ APP_DIR = Path(__file__).resolve().parent.parent / "applications" / "echo-versio
 if str(APP_DIR) not in sys.path:
     sys.path.insert(0, str(APP_DIR))
 
+from echo_version.settings import LIMIT_OPTIONS  # noqa: E402 (importable once APP_DIR is on the path)
+
 VERSION = "1.2.3-rc.1"
 START_TIMEOUT_SECONDS = 10.0
 # Settings read from the environment, dropped so that the caller's own cannot leak in.
 APP_VARIABLES = {"APP_VERSION", "APP_ENVIRONMENT", "FAULT_ERROR_RATE", "FAULT_DELAY_SECONDS", "FAULT_SEED",
-                 "SHUTDOWN_TIMEOUT_SECONDS", "POD_NAME", "MAX_CONNECTIONS", "MAX_HEADER_BYTES",
-                 "HEADER_TIMEOUT_SECONDS", "KEEPALIVE_TIMEOUT_SECONDS", "SEND_TIMEOUT_SECONDS"}
+                 "SHUTDOWN_TIMEOUT_SECONDS", "POD_NAME", *(option.env for option in LIMIT_OPTIONS)}
 
 
 def app_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-import threading
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
@@ -15,19 +14,17 @@ class JsonLog:
     def __init__(self, access_log: bool = True, stream: TextIO | None = None) -> None:
         self.access_log = access_log
         self._stream = stream if stream is not None else sys.stdout
-        self._lock = threading.Lock()
 
     def event(self, event: str, level: str = "info", **fields: Any) -> None:
         """Write one event line (startup, shutdown, errors)."""
         record = {"time": datetime.now(UTC).isoformat(timespec="milliseconds"),
                   "level": level, "event": event, **fields}
         line = json.dumps(record, separators=(",", ":"), default=str) + "\n"
-        with self._lock:
-            try:
-                self._stream.write(line)
-                self._stream.flush()
-            except (OSError, ValueError):
-                pass  # a closed or broken stdout must not take the service down
+        try:  # one thread (the event loop) writes, so a line is never interleaved with another
+            self._stream.write(line)
+            self._stream.flush()
+        except (OSError, ValueError):
+            pass  # a closed or broken stdout must not take the service down
 
     def access(self, method: str, path: str, status: int, duration_seconds: float, size: int,
                client: str, user_agent: str | None) -> None:

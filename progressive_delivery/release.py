@@ -177,15 +177,15 @@ def handle(args: argparse.Namespace, runner: Runner = run_process, env: Mapping[
            tags_of: TagLister | None = None, out: Callable[[str], None] = _print) -> int:
     """Run `release` from parsed arguments; return the exit code."""
     env = os.environ if env is None else env
+    if args.expect_rollback and not args.watch:
+        out("error: --expect-rollback needs --watch")
+        return EXIT_REFUSED
     try:
         settings = load_stack(args.stack, env=env)
         plan = prepare(settings, args.version, args.faulty, args.initial, args.dry_run, env, out,
                        tags_of or (lambda endpoint: registry_tags(endpoint, args.initial)))
     except REFUSALS as error:
         out(f"error: {error}")
-        return EXIT_REFUSED
-    if args.expect_rollback and not args.watch:
-        out("error: --expect-rollback needs --watch")
         return EXIT_REFUSED
     if plan is None:
         return EXIT_OK

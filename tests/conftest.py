@@ -5,13 +5,13 @@ from __future__ import annotations
 import io
 import os
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
 from echo_harness import Server, servers
-from loopback import free_port
+from loopback import free_port, wait_until_listening
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -156,10 +156,13 @@ def run_check(*argv: str) -> int:
     return args.handler(args)
 
 
-def write_tree(root: Path, files: dict[str, str]) -> Path:
-    """A small Flux tree: tree-relative path -> YAML text."""
+def write_tree(root: Path, files: Mapping[str, str | None]) -> Path:
+    """Write `files` (tree-relative path -> text) under `root`; None deletes that file."""
     for rel, text in files.items():
         path = root / rel
+        if text is None:
+            path.unlink()
+            continue
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
     return root
@@ -172,19 +175,13 @@ class LoopbackServers:
         self.processes: list[Any] = []
 
     def _start(self, argv: list[str], port: int) -> str:
-        import socket
         import subprocess
-        import time
 
         process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.processes.append(process)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            with socket.socket() as probe:
-                if probe.connect_ex(("127.0.0.1", port)) == 0:
-                    return f"127.0.0.1:{port}"
-            time.sleep(0.05)
-        pytest.fail(f"the loopback server {argv[1:3]} did not start")
+        if not wait_until_listening(port, process):
+            pytest.fail(f"the loopback server {argv[1:3]} did not start")
+        return f"127.0.0.1:{port}"
 
     def http(self, directory: Path) -> str:
         """Serve a directory over HTTP; the base URL."""

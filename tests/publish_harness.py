@@ -7,10 +7,8 @@ import argparse
 import contextlib
 import io
 import os
-import socket
 import subprocess
 import sys
-import time
 import types
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -18,7 +16,8 @@ from pathlib import Path
 from unittest import mock
 
 import pytest
-from loopback import free_port
+from conftest import write_tree
+from loopback import free_port, wait_until_listening
 
 from progressive_delivery import publish as publish_command
 from progressive_delivery.config import PROJECT_ROOT
@@ -77,18 +76,6 @@ def git(*args: str, git_dir: Path | None = None, cwd: Path | None = None, input:
 
 def bump_tag(text: str, tag: str) -> str:
     return text.replace("newTag: 0.1.0", f"newTag: {tag}")
-
-
-def write_tree(root: Path, files: dict[str, str | None]) -> Path:
-    """Write `files` under `root` (None deletes one)."""
-    for name, content in files.items():
-        path = root / name
-        if content is None:
-            path.unlink()
-            continue
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(content)
-    return root
 
 
 @dataclass
@@ -167,19 +154,6 @@ def assert_only_fast_forwards(remote: Remote) -> None:
         assert new != ZERO, f"{ref} was deleted"
         if old != ZERO:
             assert git("merge-base", "--is-ancestor", old, new, git_dir=remote.path) == ""
-
-
-def wait_until_listening(port: int, process: subprocess.Popen, timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            return False
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return True
-        except OSError:
-            time.sleep(0.05)
-    return False
 
 
 @dataclass

@@ -63,7 +63,7 @@ class Origin:
             return None
         if commit == self.commit:
             return True
-        git = Git(None, _checkout_env(), Scrubber(), cwd=self.checkout)
+        git = checkout_git(self.checkout)
         try:
             code = git.run("merge-base", "--is-ancestor", commit, self.commit, ok=(0, 1, 128))[0]
         except GitError:
@@ -77,7 +77,7 @@ class Origin:
         if self.checkout is None or self.source is None:
             return None
         relative = os.path.relpath(self.source.resolve(), self.checkout.resolve())
-        git = Git(None, _checkout_env(), Scrubber(), cwd=self.checkout)
+        git = checkout_git(self.checkout)
         try:
             code, out, _ = git.run("ls-tree", "-r", "-z", f"{commit}:{'' if relative == '.' else relative}",
                                    ok=(0, 128))
@@ -105,9 +105,14 @@ class Recorded:
         return cls(commit if _HEX.match(commit) else None, modified)
 
 
+def checkout_git(directory: Path) -> Git:
+    """git in the user's checkout around `directory`, with the user's own git configuration."""
+    return Git(None, _checkout_env(), Scrubber(), cwd=directory)
+
+
 def find_origin(source: Path) -> Origin:
     """The origin of the tree under `source`, read from the git checkout around it (if any)."""
-    git = Git(None, _checkout_env(), Scrubber(), cwd=Path(source))
+    git = checkout_git(Path(source))
     try:
         code, out, err = git.run("rev-parse", "--show-toplevel", "--is-shallow-repository", ok=(0, 128))
         if code != 0:

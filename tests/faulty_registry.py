@@ -12,31 +12,20 @@ MODE is one of:
 from __future__ import annotations
 
 import sys
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
+
+from loopback import QuietHandler, bearer_challenge
 
 
 def serve(port: int, mode: str) -> None:
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args: object) -> None:
-            pass
-
-        def reply(self, status: int, body: bytes, length: int | None = None, headers: dict[str, str] | None = None
-                  ) -> None:
-            self.send_response(status)
-            for key, value in (headers or {}).items():
-                self.send_header(key, value)
-            self.send_header("Content-Length", str(len(body) if length is None else length))
-            self.end_headers()
-            self.wfile.write(body)
-
+    class Handler(QuietHandler):
         def do_GET(self) -> None:  # noqa: N802 (http.server's name)
             if mode in ("401", "403"):
                 return self.reply(int(mode), b"denied")
             if mode == "bad-json-token":
                 if self.path.startswith("/token"):
                     return self.reply(200, b"<html>sign in</html>")
-                challenge = f'Bearer realm="http://127.0.0.1:{port}/token",service="test"'
-                return self.reply(401, b"{}", headers={"WWW-Authenticate": challenge})
+                return self.reply(401, b"{}", {"WWW-Authenticate": bearer_challenge(port)})
             if not self.path.endswith("/tags/list"):
                 return self.reply(200, b"{}")
             if mode == "truncated-tags":

@@ -13,8 +13,10 @@ import hashlib
 import json
 import re
 import sys
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
+
+from loopback import QuietHandler, bearer_challenge
 
 TOKEN = "anonymous-pull-token"
 LAYER = "application/vnd.cncf.helm.chart.content.v1.tar+gzip"
@@ -36,24 +38,12 @@ def serve(port: int, directory: Path, repository: str) -> None:
                     "layers": [{"mediaType": LAYER, "digest": digest, "size": len(data)}]}
         charts.setdefault(f"{repository}/{chart}", {})[version] = json.dumps(manifest).encode()
 
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args: object) -> None:
-            pass
-
-        def reply(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
-            self.send_response(status)
-            for key, value in (headers or {}).items():
-                self.send_header(key, value)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
+    class Handler(QuietHandler):
         def do_GET(self) -> None:  # noqa: N802 (http.server's name)
             if self.path.startswith("/token"):
                 return self.reply(200, json.dumps({"token": TOKEN}).encode())
             if self.headers.get("Authorization") != f"Bearer {TOKEN}":
-                challenge = f'Bearer realm="http://127.0.0.1:{port}/token",service="test"'
-                return self.reply(401, b"{}", {"WWW-Authenticate": challenge})
+                return self.reply(401, b"{}", {"WWW-Authenticate": bearer_challenge(port)})
             match = re.match(r"^/v2/(.+)/(tags/list|manifests/[^/]+|blobs/[^/]+)$", self.path)
             if self.path == "/v2/":
                 return self.reply(200, b"{}")

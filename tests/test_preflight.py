@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 import stat
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pulumi
 import pytest
+from loopback import QuietHandler, serving
 from program_harness import evaluate
 from toolpath import system_path_without
 
@@ -34,39 +32,24 @@ class GitHub:
 
 
 def serve(github: GitHub) -> Iterator[str]:
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_GET(self) -> None:  # noqa: N802 (the stdlib's name)
             github.seen_authorization.append(self.headers.get("Authorization", ""))
             if self.headers.get("Authorization") != f"Bearer {TOKEN}" or not github.valid:
-                return self.reply(401, {"message": "Bad credentials"})
+                return self.answer(401, {"message": "Bad credentials"})
             if self.path == "/user":
-                return self.reply(200, {"login": github.login, "type": "User"})
+                return self.answer(200, {"login": github.login, "type": "User"})
             name = self.path.removeprefix("/users/")
             if name in github.owners:
-                return self.reply(200, {"login": name, "type": github.owners[name]})
-            return self.reply(404, {"message": "Not Found"})
+                return self.answer(200, {"login": name, "type": github.owners[name]})
+            return self.answer(404, {"message": "Not Found"})
 
-        def reply(self, status: int, body: dict) -> None:
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            if github.scopes is not None:
-                self.send_header("X-OAuth-Scopes", github.scopes)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+        def answer(self, status: int, body: dict) -> None:
+            scopes = {"X-OAuth-Scopes": github.scopes} if github.scopes is not None else {}
+            self.reply_json(status, body, scopes)
 
-        def log_message(self, *args: object) -> None:
-            return
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(Handler) as server:
         yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.fixture

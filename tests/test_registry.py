@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import base64
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from contextlib import ExitStack
 
 import pytest
+from loopback import QuietHandler, serving
 from release_fixtures import external
 
 from progressive_delivery import config, registry
@@ -59,52 +58,34 @@ class Registry:
         self.token_requests: list[dict] = []
         stand_in = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
+        class Handler(QuietHandler):
             def do_GET(self):
                 stand_in.handle(self)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.stack = ExitStack()
+        self.server = self.stack.enter_context(serving(Handler))
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.realm = realm or f"{self.url}/token"
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
-                                       daemon=True)
-        self.thread.start()
 
-    def handle(self, request: BaseHTTPRequestHandler) -> None:
+    def handle(self, request: QuietHandler) -> None:
         path = request.path
         if path.startswith("/token"):
             self.token_requests.append({"path": path, "auth": request.headers.get("Authorization")})
-            return self.reply(request, self.token_status, {"token": self.token})
+            return request.reply_json(self.token_status, {"token": self.token})
         if self.token and request.headers.get("Authorization") != f"Bearer {self.token}":
             challenge = f'Bearer realm="{self.realm}",service="test",scope="repository:acme/echo-version:pull"'
-            return self.reply(request, 401, {"errors": []}, {"WWW-Authenticate": challenge})
+            return request.reply_json(401, {"errors": []}, {"WWW-Authenticate": challenge})
         if self.missing:
-            return self.reply(request, 404, {"errors": [{"code": "NAME_UNKNOWN"}]})
+            return request.reply_json(404, {"errors": [{"code": "NAME_UNKNOWN"}]})
         page = int(path.split("page=")[1]) if "page=" in path else 0
         headers = {}
         if page + 1 < len(self.pages):
             base = path.split("?")[0]
             headers["Link"] = f'<{base}?n=2&page={page + 1}>; rel="next"'
-        self.reply(request, 200, {"name": "echo-version", "tags": self.pages[page]}, headers)
-
-    @staticmethod
-    def reply(request, code, body, headers=None):
-        data = json.dumps(body).encode()
-        request.send_response(code)
-        request.send_header("Content-Type", "application/json")
-        request.send_header("Content-Length", str(len(data)))
-        for name, value in (headers or {}).items():
-            request.send_header(name, value)
-        request.end_headers()
-        request.wfile.write(data)
+        request.reply_json(200, {"name": "echo-version", "tags": self.pages[page]}, headers)
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(timeout=5)
+        self.stack.close()
 
 
 @pytest.fixture
@@ -162,11 +143,8 @@ def test_credentials_never_follow_a_redirect_or_a_next_page_to_another_origin(re
     elsewhere = registry_factory([["9.9.9"]])
     redirected = registry_factory([["1.0.0"]], token="t0k")
 
-    def moved(request) -> None:
-        request.send_response(302)
-        request.send_header("Location", f"{elsewhere.url}/token?steal=1")
-        request.send_header("Content-Length", "0")
-        request.end_headers()
+    def moved(request: QuietHandler) -> None:
+        request.reply(302, b"", {"Location": f"{elsewhere.url}/token?steal=1"})
 
     redirected.handle = lambda request: moved(request) if request.path.startswith("/token") else \
         Registry.handle(redirected, request)
@@ -176,7 +154,7 @@ def test_credentials_never_follow_a_redirect_or_a_next_page_to_another_origin(re
     assert elsewhere.token_requests == [], "the credential went to another origin"
 
     paged = registry_factory([["1.0.0"], ["1.1.0"]])
-    paged.handle = lambda request: Registry.reply(
-        request, 200, {"tags": ["1.0.0"]}, {"Link": f'<{elsewhere.url}/v2/next>; rel="next"'})
+    paged.handle = lambda request: request.reply_json(
+        200, {"tags": ["1.0.0"]}, {"Link": f'<{elsewhere.url}/v2/next>; rel="next"'})
     with pytest.raises(registry.RegistryError, match="next page is on another origin"):
         registry.list_tags(RegistryEndpoint(paged.url, "echo-version"))
